@@ -1,0 +1,239 @@
+"""The build: read the log, check it, replay it, write the tables, check them, in this order:
+
+1. event files   JSON parses; JSON Schema (with formats) per changeset and per event
+2. log integrity references resolve, IDs are unique, corrections target what exists, dates are possible,
+                 merged changesets are unchanged (with --base REV)
+3. tables        frictionless validates the rendered package (types, constraints, keys, foreign keys)
+4. expectations  Great Expectations suites (expectations.py)
+5. drift         committed data/ and datapackage.json equal a fresh rebuild
+
+The outputs are rendered into a temporary folder beside the target and swapped in only when every
+check passed, so a failed build leaves data/ exactly as it was.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import event_schema, log
+from .package import render_descriptor
+from .problems import CheckFailed, Problem
+from .replay import State, replay
+from .tables import TABLES, render
+
+LAYERS = ["event files", "log integrity", "tables", "expectations", "drift"]
+CLOCK_SKEW = dt.timedelta(minutes=10)
+
+
+@dataclass
+class Result:
+    layers: list[tuple[str, str]] = field(default_factory=list)   # (layer, what was checked)
+    state: State | None = None
+    files: dict[str, bytes] = field(default_factory=dict)          # relative path -> bytes
+    changesets: int = 0
+    events: int = 0
+
+
+def utc_now() -> str:
+    return (dt.datetime.now(dt.timezone.utc) + CLOCK_SKEW).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- 1. event files --------------------------------------------------------------------------
+def read_log(root: Path) -> tuple[list[log.Changeset], list[Problem]]:
+    """Every changeset of root/events, schema-checked, in log order."""
+    events_dir = root / "events"
+    problems, changesets = [], []
+    for path in log.changeset_files(events_dir):
+        shown = log.display_path(path, root)
+        if path.is_dir() or path.suffix != ".json":
+            if path.name != "README.md":
+                problems.append(Problem("json", shown, "only changeset .json files belong in events/", "changeset"))
+            continue
+        changeset, found = log.read_changeset(path, root)
+        problems += found
+        if changeset is None:
+            continue
+        schema_problems = event_schema.check_changeset(changeset)
+        problems += schema_problems
+        if not schema_problems:
+            log.attach_events(changeset)
+            changesets.append(changeset)
+    return log.in_log_order(changesets), problems
+
+
+# -- 2. log integrity ---------------------------------------------------------------------------
+def git(root: Path, *args: str) -> bytes:
+    done = subprocess.run(["git", "-C", str(root), *args], capture_output=True)
+    if done.returncode:
+        raise RuntimeError(done.stderr.decode("utf-8", "replace").strip().splitlines()[-1] if done.stderr else "git failed")
+    return done.stdout
+
+
+def append_only(root: Path, base: str, changesets: list[log.Changeset]) -> list[Problem]:
+    """Changesets present at the base revision are unchanged; new ones are recorded after all of them."""
+    try:
+        listed = git(root, "ls-tree", "-r", "--name-only", base, "--", "events/").decode("utf-8").splitlines()
+    except (RuntimeError, OSError) as err:
+        return [Problem("integrity", ".", f"cannot read base revision {base!r}: {err}")]
+    problems, base_latest, base_names = [], "", set()
+    for name in listed:
+        if not name.endswith(".json"):
+            continue
+        base_names.add(Path(name).stem)
+        old = git(root, "show", f"{base}:{name}")
+        path = root / name
+        if not path.exists():
+            problems.append(Problem("integrity", name, f"changeset was deleted; it is in {base} and the log is "
+                                                       "append-only (retract or correct with a new changeset)", "changeset"))
+            continue
+        if path.read_bytes() != old:
+            problems.append(Problem("integrity", name, f"changeset was edited since {base}; the log is append-only "
+                                                       "(write a correction in a new changeset)", "changeset"))
+        try:
+            import json
+            base_latest = max(base_latest, json.loads(old)["recorded_at"])
+        except (ValueError, KeyError, TypeError):
+            pass
+    for changeset in changesets:
+        if changeset.name not in base_names and changeset.recorded_at <= base_latest:
+            problems.append(Problem("integrity", changeset.file, f"recorded_at {changeset.recorded_at} is not after "
+                                    f"the newest changeset already merged ({base_latest}); new changesets go at the end "
+                                    "of the log", "changeset", "/recorded_at"))
+    return problems
+
+
+# -- 3. tables ---------------------------------------------------------------------------------
+def validate_package(directory: Path) -> tuple[int, list[Problem]]:
+    """frictionless on the rendered package in directory. Returns (rows checked, problems)."""
+    from frictionless import Package, system
+
+    with system.use_context(trusted=False):
+        package = Package(str(directory / "datapackage.json"))
+        report = package.validate()
+    problems = []
+    for error in report.errors:
+        problems.append(Problem("table", "datapackage.json", f"{error.type}: {error.message}"))
+    rows = 0
+    for task in report.tasks:
+        rows += task.stats.get("rows", 0) or 0
+        shown = Path(task.place).relative_to(directory).as_posix() if Path(task.place).is_absolute() else task.place
+        for error in task.errors:
+            where = []
+            if getattr(error, "row_number", None):
+                where.append(f"row {error.row_number}")
+            if getattr(error, "field_name", None):
+                where.append(f"field {error.field_name}")
+            problems.append(Problem("table", shown, f"{error.type}: {error.note or error.message}", ", ".join(where)))
+    return rows, problems
+
+
+# -- the whole build -----------------------------------------------------------------------------
+def render_all(state: State) -> dict[str, bytes]:
+    files = {f"data/{name}.csv": content for name, content in render(state).items()}
+    files["datapackage.json"] = render_descriptor(state)
+    return files
+
+
+def write_files(directory: Path, files: dict[str, bytes]) -> None:
+    for relative, content in files.items():
+        path = directory / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+
+
+def committed_drift(root: Path, files: dict[str, bytes]) -> list[Problem]:
+    """Differences between the committed outputs and a fresh rebuild."""
+    problems = []
+    on_disk = {f"data/{p.name}" for p in (root / "data").glob("*")} if (root / "data").is_dir() else set()
+    for relative, content in sorted(files.items()):
+        path = root / relative
+        if not path.exists():
+            problems.append(Problem("drift", relative, "missing: run the build and commit its output"))
+        elif path.read_bytes() != content:
+            problems.append(Problem("drift", relative, "differs from a fresh rebuild of events/: run the build "
+                                                       "and commit its output (never edit data/ by hand)"))
+    for extra in sorted(on_disk - set(files)):
+        problems.append(Problem("drift", extra, "is not produced by the build: remove it"))
+    return problems
+
+
+def run(root: Path, *, write: bool = False, out: Path | None = None, base: str | None = None,
+        as_of: str | None = None, reported_by: str | None = None, today: dt.date | None = None) -> Result:
+    """Run the layers in order; raise CheckFailed at the first layer with problems.
+
+    write: replace root/data and root/datapackage.json (the main job).
+    out: write the package to this folder instead (time travel with as_of / reported_by).
+    Neither: check only, comparing the committed outputs with a fresh rebuild (drift).
+    """
+    root = Path(root)
+    result = Result()
+    changesets, problems = read_log(root)
+    if problems:
+        raise CheckFailed(LAYERS[0], problems)
+    if as_of:
+        changesets = [c for c in changesets if c.recorded_at <= as_of]
+    result.changesets = len(changesets)
+    result.events = sum(len(c.events) for c in changesets)
+    result.layers.append((LAYERS[0], f"{result.changesets} changesets, {result.events} events"))
+
+    state, problems = replay(changesets, reported_by=reported_by, now=utc_now())
+    if base:
+        problems += append_only(root, base, changesets)
+    if problems:
+        raise CheckFailed(LAYERS[1], problems)
+    result.state = state
+    result.layers.append((LAYERS[1], "references, IDs, corrections, dates" + (f", append-only since {base}" if base else "")))
+
+    files = render_all(state)
+    result.files = files
+    target = Path(out) if out else root
+    target.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".build-", dir=target))
+    try:
+        write_files(staging, files)
+        rows, problems = validate_package(staging)
+        if problems:
+            raise CheckFailed(LAYERS[2], problems)
+        result.layers.append((LAYERS[2], f"{len(TABLES)} tables, {rows} rows"))
+
+        from .expectations import run as run_expectations
+        from .load import load_all
+        count, problems = run_expectations(load_all(staging), today=today)
+        if problems:
+            raise CheckFailed(LAYERS[3], problems)
+        result.layers.append((LAYERS[3], f"{count} expectations"))
+
+        if write or out:
+            swap_in(staging, target)
+        if out:
+            result.layers.append((LAYERS[4], "skipped: a time-travel build is not compared with data/"))
+            return result
+        if write:
+            # Determinism: a second, independent replay must give the same bytes as were written.
+            again, _ = read_log(root)
+            state2, _ = replay([c for c in again if not as_of or c.recorded_at <= as_of], reported_by=reported_by)
+            problems = committed_drift(root, render_all(state2))
+        else:
+            problems = committed_drift(root, files)
+        if problems:
+            raise CheckFailed(LAYERS[4], problems)
+        result.layers.append((LAYERS[4], "data/ and datapackage.json equal a fresh rebuild"))
+        return result
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def swap_in(staging: Path, target: Path) -> None:
+    """Replace target/data and target/datapackage.json with the staged ones, as atomically as a filesystem allows."""
+    old = target / f".old-data-{os.getpid()}"
+    data = target / "data"
+    if data.exists():
+        data.rename(old)
+    (staging / "data").rename(data)
+    os.replace(staging / "datapackage.json", target / "datapackage.json")
+    shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,90 @@
+"""Command-line entry points (scripts/build.py and scripts/check.py call these)."""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+
+from .build import LAYERS, run
+from .paths import ROOT
+from .problems import CheckFailed
+
+
+def _instant(text: str) -> str:
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time like 2026-11-22T03:00:00Z") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _date(text: str) -> str:
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2022-01-31") from None
+
+
+def parser(command: str) -> argparse.ArgumentParser:
+    if command == "build":
+        p = argparse.ArgumentParser(prog="scripts/build.py", description=(
+            "Rebuild data/ and datapackage.json from events/ and run every check (the main job). "
+            "With --as-of or --reported-by, write a past state of the package to --out instead."))
+        p.add_argument("--as-of", type=_instant, metavar="TIME",
+                       help="only changesets recorded by this UTC time (what the dataset held then)")
+        p.add_argument("--reported-by", type=_date, metavar="DATE",
+                       help="only what sources published by this date said (what was publicly claimed then)")
+        p.add_argument("--out", type=Path, metavar="DIR", help="write the package here (required with --as-of/--reported-by)")
+    else:
+        p = argparse.ArgumentParser(prog="scripts/check.py", description=(
+            "Check events/ and the committed data/ without writing anything (what CI runs on a pull request)."))
+        p.add_argument("--base", metavar="REV",
+                       help="git revision whose changesets must be unchanged (append-only), e.g. origin/main")
+    p.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
+    return p
+
+
+def summary(result) -> str:
+    state = result.state
+    rows = {name: content.count(b"\n") - 1 for name, content in result.files.items() if name.startswith("data/")}
+    tables = len(rows)
+    return (f"{tables} tables, {sum(rows.values())} rows: {rows['data/launches.csv']} launches, "
+            f"{rows['data/firings.csv']} missiles, {rows['data/claims.csv']} claims, "
+            f"{rows['data/statements.csv']} statements, {rows['data/sanctions.csv']} sanctions actions, "
+            f"{rows['data/parties.csv']} parties, {len(state.sources)} sources")
+
+
+def main(argv: list[str]) -> int:
+    command, args = argv[0], parser(argv[0]).parse_args(argv[1:])
+    travel = command == "build" and (args.as_of or args.reported_by)
+    if travel and not args.out:
+        print("error: --as-of and --reported-by write a past state to --out DIR, never over data/", file=sys.stderr)
+        return 2
+    try:
+        if command == "build":
+            result = run(args.root, write=not args.out, out=args.out, as_of=args.as_of, reported_by=args.reported_by)
+        else:
+            result = run(args.root, base=args.base)
+    except CheckFailed as failed:
+        done = LAYERS.index(failed.layer)
+        for n, layer in enumerate(LAYERS[:done], start=1):
+            print(f"{n}. {layer:<14} ok")
+        print(f"{done + 1}. {failed.layer:<14} FAILED: {len(failed.problems)} problem(s)")
+        for problem in failed.problems:
+            print(str(problem), file=sys.stderr)
+        print("nothing was written" if command == "build" else "checks failed", file=sys.stderr)
+        return 1
+    except Exception as err:  # an unexpected failure still gets one line, not a traceback
+        if os.environ.get("DPRK_DEBUG"):
+            raise
+        print(f"error: {type(err).__name__}: {err} (set DPRK_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 2
+    for n, (layer, what) in enumerate(result.layers, start=1):
+        print(f"{n}. {layer:<14} ok   {what}")
+    where = args.out if command == "build" and args.out else "data/ and datapackage.json"
+    print(f"{'wrote' if command == 'build' else 'checked'} {where}: {summary(result)}")
+    return 0

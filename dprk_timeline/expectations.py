@@ -1,0 +1,166 @@
+"""Check 4: Great Expectations suites for what Table Schemas cannot say.
+
+Each suite runs on a table or on a small frame derived from several tables (a join or a count), in an
+ephemeral context: no gx/ folder, no progress bars, no network. A failed expectation is reported with
+the keys of the rows that broke it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .problems import Problem
+
+# Bounds a broken import would cross. North Korea's busiest year so far had a few dozen launch events.
+LAUNCH_EVENTS_PER_YEAR = (1, 80)
+FIRST_YEAR = 1984  # the first known North Korean ballistic missile test
+
+
+@dataclass
+class Suite:
+    frame: str                 # name shown in messages
+    data: pd.DataFrame
+    key: list[str]             # columns that identify a row in messages
+    expectations: list         # (plain-words description, gx expectation)
+
+
+def derived_frames(t: dict[str, pd.DataFrame], today: dt.date) -> list[Suite]:
+    import great_expectations.expectations as gxe
+
+    launches, claims, statements = t["launches"], t["claims"], t["statements"]
+    suites = [Suite("launches", launches, ["launch_id"], [
+        ("apogee_km is between 0 and 10,000 km", gxe.ExpectColumnValuesToBeBetween(column="apogee_km", min_value=0, max_value=10_000)),
+        ("range_km is between 0 and 16,000 km", gxe.ExpectColumnValuesToBeBetween(column="range_km", min_value=0, max_value=16_000)),
+        ("max_speed_mach is between 0 and 40", gxe.ExpectColumnValuesToBeBetween(column="max_speed_mach", min_value=0, max_value=40)),
+        ("flight_time_s is between 0 and 10,000 s", gxe.ExpectColumnValuesToBeBetween(column="flight_time_s", min_value=0, max_value=10_000)),
+        ("missile_count is between 1 and 30", gxe.ExpectColumnValuesToBeBetween(column="missile_count", min_value=1, max_value=30)),
+        ("every launch has at least one source", gxe.ExpectColumnValuesToBeBetween(column="source_count", min_value=1)),
+        ("every launch has a Korea date", gxe.ExpectColumnValuesToNotBeNull(column="korea_date")),
+        (f"korea_date lies between {FIRST_YEAR} and today", gxe.ExpectColumnValuesToBeBetween(
+            column="korea_date", min_value=pd.Timestamp(f"{FIRST_YEAR}-01-01"), max_value=pd.Timestamp(today))),
+    ])]
+
+    timed = launches.dropna(subset=["launched_at_utc", "korea_date"])
+    timed = timed.assign(korea_date_from_utc=(timed["launched_at_utc"] + pd.Timedelta(hours=9)).dt.tz_localize(None).dt.normalize())
+    suites.append(Suite("launches (timed)", timed, ["launch_id"], [
+        ("korea_date is the UTC launch time + 9 h", gxe.ExpectColumnPairValuesToBeEqual(
+            column_A="korea_date", column_B="korea_date_from_utc")),
+    ]))
+
+    fired = t["firings"].groupby("launch_id").size().rename("firing_rows")
+    counted = launches.dropna(subset=["missile_count"]).join(fired, on="launch_id")
+    counted["firing_rows"] = counted["firing_rows"].fillna(0).astype("Int64")
+    suites.append(Suite("launches (firings)", counted, ["launch_id"], [
+        ("each launch has one firings row per missile", gxe.ExpectColumnPairValuesToBeEqual(
+            column_A="missile_count", column_B="firing_rows")),
+    ]))
+
+    answered = (t["launch_statements"]
+                .merge(statements[["statement_id", "date_latest"]], on="statement_id")
+                .merge(launches[["launch_id", "korea_date"]], on="launch_id"))
+    # A statement in Washington can carry the previous calendar date of a launch in Korea: allow a day.
+    answered["date_latest_plus_1"] = answered["date_latest"] + pd.Timedelta(days=1)
+    suites.append(Suite("launch_statements", answered, ["launch_id", "statement_id"], [
+        ("no statement is dated before the launch it answers", gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="date_latest_plus_1", column_B="korea_date", or_equal=True)),
+    ]))
+
+    dated_claims = claims.assign(recorded_date=claims["recorded_at"].dt.tz_localize(None).dt.normalize())
+    suites.append(Suite("claims", dated_claims, ["claim_id"], [
+        ("no claim comes from a source published after it was recorded", gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="recorded_date", column_B="source_published", or_equal=True)),
+    ]))
+    replaced = claims[claims["replaced_by"].notna()]
+    suites.append(Suite("claims (replaced)", replaced, ["claim_id"], [
+        ("a replaced claim is marked superseded", gxe.ExpectColumnValuesToBeInSet(
+            column="status", value_set=["superseded"])),
+    ]))
+
+    stated = statements.assign(summary_is_quote=statements["summary"] == statements["quote"].fillna(""))
+    suites.append(Suite("statements", stated, ["statement_id"], [
+        ("quotes are given without their quotation marks", gxe.ExpectColumnValuesToNotMatchRegex(
+            column="quote", regex=r'^["“‘\']|["”’\']$')),
+        ("summaries are in the dataset's own words, not the quote", gxe.ExpectColumnValuesToBeInSet(
+            column="summary_is_quote", value_set=[False])),
+    ]))
+
+    blocked = t["sanctions"][t["sanctions"]["action"].isin(["proposal_blocked", "veto"])]
+    suites.append(Suite("sanctions (blocked)", blocked, ["action_id"], [
+        ("every blocked or vetoed proposal names who blocked it", gxe.ExpectColumnValuesToNotBeNull(column="blocked_by")),
+        ("every blocked proposal refers to the proposal", gxe.ExpectColumnValuesToNotBeNull(column="refers_to")),
+    ]))
+
+    years = launches.dropna(subset=["korea_date"]).groupby(launches["korea_date"].dt.year).size()
+    per_year = pd.DataFrame({"year": years.index.astype("Int64"), "launch_events": years.values})
+    low, high = LAUNCH_EVENTS_PER_YEAR
+    suites.append(Suite("launch events per year", per_year, ["year"], [
+        (f"launch events per year within [{low}, {high}]", gxe.ExpectColumnValuesToBeBetween(
+            column="launch_events", min_value=low, max_value=high)),
+    ]))
+
+    counts = t["context"][(t["context"]["topic"] == "launch_count")
+                        & t["context"]["period_start"].notna() & t["context"]["period_end"].notna()]
+    if len(counts):
+        dates = launches["korea_date"]
+        actual = [int(((dates >= s) & (dates <= e)).sum()) for s, e in zip(counts["period_start"], counts["period_end"])]
+        bounded = pd.DataFrame({"context_id": counts["context_id"].values, "claimed": counts["value"].values,
+                                "in_dataset": pd.array(actual, dtype="Float64")})
+        suites.append(Suite("context (launch counts)", bounded, ["context_id"], [
+            ("no period holds more launches than a source counted for it", gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="claimed", column_B="in_dataset", or_equal=True)),
+        ]))
+
+    created = set(t["changes"].loc[t["changes"]["change"] == "created", "record_id"])
+    history = launches[["launch_id"]].assign(has_history=launches["launch_id"].isin(created))
+    suites.append(Suite("changes", history, ["launch_id"], [
+        ("every launch has its creation in the changes table", gxe.ExpectColumnValuesToBeInSet(
+            column="has_history", value_set=[True])),
+    ]))
+
+    urls = t["sources"].dropna(subset=["url"])
+    suites.append(Suite("sources", urls, ["source_id"], [
+        ("no source is registered twice under one URL", gxe.ExpectColumnValuesToBeUnique(column="url")),
+    ]))
+    return suites
+
+
+def run(tables: dict[str, pd.DataFrame], today: dt.date | None = None) -> tuple[int, list[Problem]]:
+    """Run every suite. Returns (number of expectations run, problems)."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    source = context.data_sources.add_pandas("tables")
+    problems, count = [], 0
+    for n, suite in enumerate(derived_frames(tables, today or dt.date.today())):
+        batch_definition = source.add_dataframe_asset(f"frame-{n}").add_batch_definition_whole_dataframe("all")
+        batch = batch_definition.get_batch(batch_parameters={"dataframe": suite.data})
+        expectation_suite = gx.ExpectationSuite(name=f"suite-{n}")
+        descriptions = {}
+        for description, expectation in suite.expectations:
+            expectation_suite.add_expectation(expectation)
+            descriptions[expectation.id] = description
+        result = batch.validate(expectation_suite, result_format={
+            "result_format": "COMPLETE", "unexpected_index_column_names": suite.key})
+        for outcome in result.results:
+            count += 1
+            if outcome.success:
+                continue
+            description = descriptions.get(outcome.expectation_config.id, outcome.expectation_config.type)
+            info = outcome.exception_info or {}
+            if info.get("raised_exception"):
+                reason = f"{description}: could not be evaluated: {info.get('exception_message')}"
+            else:
+                rows = outcome.result.get("unexpected_index_list") or []
+                keys = ["/".join(str(row[k]) for k in suite.key) for row in rows[:10]]
+                more = f" and {len(rows) - 10} more" if len(rows) > 10 else ""
+                reason = f"{description}: fails for {', '.join(keys) or 'the table'}{more}"
+            problems.append(Problem("expectation", suite.frame, reason))
+    return count, problems

@@ -1,0 +1,87 @@
+"""The event log: changeset files in events/, read strictly and put in log order.
+
+The log's order is (recorded_at, file name, position in the file). An event's ID is
+<changeset>/<position> (from 1) or <changeset>/<id> when the event gives an explicit id.
+"""
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .jsonio import JSONInputError, loads_strict
+from .problems import Problem
+
+NAME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}-[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+@dataclass
+class Event:
+    id: str
+    changeset: "Changeset"
+    position: int             # 1-based position in the changeset
+    body: dict
+
+    @property
+    def type(self) -> str:
+        return self.body["type"]
+
+    @property
+    def label(self) -> str:
+        return f"event {self.position}"
+
+
+@dataclass
+class Changeset:
+    name: str
+    file: str                 # path as shown in messages, relative to the checkout
+    body: dict
+    raw: bytes
+    events: list[Event] = field(default_factory=list)
+
+    @property
+    def recorded_at(self) -> str:
+        return self.body["recorded_at"]
+
+
+def display_path(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def read_changeset(path: Path, root: Path) -> tuple[Changeset | None, list[Problem]]:
+    """Read one file. Returns the changeset (None if unreadable) and JSON-level problems."""
+    shown = display_path(path, root)
+    problems = []
+    if not NAME.match(path.stem):
+        problems.append(Problem("json", shown, "file name must be YYYY-MM-DD-words.json "
+                                "(lower-case letters, digits and single hyphens)", "changeset"))
+    try:
+        raw = path.read_bytes()
+        body = loads_strict(raw)
+    except JSONInputError as err:
+        return None, problems + [Problem("json", shown, str(err), "changeset")]
+    except OSError as err:
+        return None, problems + [Problem("json", shown, f"cannot read file: {err.strerror}", "changeset")]
+    if not isinstance(body, dict):
+        return None, problems + [Problem("json", shown, "a changeset is a JSON object", "changeset")]
+    return Changeset(path.stem, shown, body, raw), problems
+
+
+def attach_events(changeset: Changeset) -> None:
+    """Give each event of a (schema-valid) changeset its ID."""
+    changeset.events = [
+        Event(f"{changeset.name}/{body.get('id', position)}", changeset, position, body)
+        for position, body in enumerate(changeset.body["events"], start=1)
+    ]
+
+
+def changeset_files(directory: Path) -> list[Path]:
+    """Every file in the log directory: all must be changesets (a stray file is an error, not ignored)."""
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.iterdir() if not p.name.startswith(".") or p.suffix == ".json")
+
+
+def in_log_order(changesets: list[Changeset]) -> list[Changeset]:
+    return sorted(changesets, key=lambda c: (c.recorded_at, c.name))

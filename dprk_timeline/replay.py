@@ -1,0 +1,520 @@
+"""The replay: a pure fold of the log's events, in log order, into the current state.
+
+It is also check 2 (log integrity): every reference must resolve to something registered by an
+earlier event, IDs are registered once, corrections and retractions target what exists, and no
+date lies after the time the dataset recorded it. Problems are collected, not raised, so that a
+contributor sees all of them at once.
+
+Time travel: `as_of` is applied by the caller (only changesets recorded by then are replayed);
+`reported_by` keeps only what sources published by that date said (claims, statements, sanctions,
+context, and the corrections whose source was published by then).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from .log import Changeset, Event
+from .problems import Problem
+from .units import MEASURES, normalise
+
+MEASURED = set(MEASURES)
+
+
+@dataclass(slots=True)
+class Claim:
+    id: str
+    launch_id: str
+    missile: int | None
+    attribute: str
+    value: object              # normalised: float/int for measures, str otherwise
+    unit: str
+    original_text: str
+    original_value: float | None
+    original_unit: str
+    qualifier: str
+    precision: str
+    claimant: str
+    source: str
+    event: Event
+    order: int                 # position in the log, for "latest" ties
+    note: str = ""
+    status: str = "current"    # current, superseded, retracted
+    replaced_by: str = ""
+    original_launch_id: str = ""
+
+
+@dataclass(slots=True)
+class Change:
+    event: Event
+    record_type: str
+    record_id: str
+    change: str                # created, claims_added, corrected, retracted, merged
+    detail: str = ""
+    reason: str = ""
+    source: str = ""
+
+
+@dataclass
+class State:
+    sources: dict[str, dict] = field(default_factory=dict)
+    actors: dict[str, dict] = field(default_factory=dict)
+    sites: dict[str, dict] = field(default_factory=dict)
+    missile_types: dict[str, dict] = field(default_factory=dict)
+    launches: dict[str, Event] = field(default_factory=dict)        # launch ID -> the event that reported it
+    claims: dict[str, Claim] = field(default_factory=dict)
+    statements: dict[str, dict] = field(default_factory=dict)
+    sanctions: dict[str, dict] = field(default_factory=dict)
+    parties: dict[str, dict] = field(default_factory=dict)
+    context: dict[str, dict] = field(default_factory=dict)
+    retired: dict[str, tuple[str, str]] = field(default_factory=dict)  # "kind:id" -> (how, into)
+    changes: list[Change] = field(default_factory=list)
+    registered_by: dict[str, Event] = field(default_factory=dict)     # "kind:id" -> event
+    last_recorded_at: str = ""
+
+    def launch_claims(self, launch_id: str) -> list[Claim]:
+        return [c for c in self.claims.values() if c.launch_id == launch_id]
+
+
+# record kind -> (state attribute, ID field of its event)
+RECORDS = {
+    "source": ("sources", "source_id"),
+    "actor": ("actors", "actor_id"),
+    "site": ("sites", "site_id"),
+    "missile_type": ("missile_types", "missile_type_id"),
+    "statement": ("statements", "statement_id"),
+    "sanction": ("sanctions", "action_id"),
+    "party": ("parties", "party_id"),
+    "context": ("context", "context_id"),
+}
+# fields of record events that name other records: field -> kind
+REFERENCES = {
+    "source": "source", "actor": "actor", "claimant": "actor", "authority": "actor", "parent": "actor",
+    "refers_to": "sanction", "launches": "launch", "sanctions": "sanction", "parties": "party",
+    "blocked_by": "actor",
+}
+LOOKUP_KINDS = {"source", "actor", "site", "missile_type"}
+
+
+def day_of(value: str) -> str:
+    """The UTC calendar date of a date or instant string."""
+    return value[:10]
+
+
+def period_end(date: str, precision: str) -> str:
+    """Last day a date of this precision can stand for."""
+    day = dt.date.fromisoformat(date)
+    if precision == "week":
+        day += dt.timedelta(days=6)
+    elif precision == "month":
+        next_month = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        day = next_month - dt.timedelta(days=1)
+    return day.isoformat()
+
+
+class Replay:
+    def __init__(self, reported_by: str | None = None, now: str | None = None):
+        self.state = State()
+        self.problems: list[Problem] = []
+        self.reported_by = reported_by
+        self.now = now
+        self.order = 0
+
+    # -- reporting -------------------------------------------------------------------------
+    def problem(self, event: Event, pointer: str, reason: str) -> None:
+        self.problems.append(Problem("integrity", event.changeset.file, reason, event.label, pointer))
+
+    def exists(self, kind: str, record_id: str) -> bool:
+        if kind == "launch":
+            return record_id in self.state.launches
+        return record_id in getattr(self.state, RECORDS[kind][0])
+
+    def need(self, event: Event, pointer: str, kind: str, record_id: str) -> bool:
+        """Check a reference; say what is wrong when it does not resolve."""
+        if self.exists(kind, record_id):
+            return True
+        if self.reported_by and f"{kind}:{record_id}" in self.hidden:
+            return False  # exists, but not yet public at the reported_by date: drop silently
+        retired = self.state.retired.get(f"{kind}:{record_id}")
+        if retired:
+            how, into = retired
+            hint = f" (it was {how}" + (f" into {into})" if into else ")")
+        else:
+            hint = " (register it in an earlier event)" if kind in LOOKUP_KINDS else ""
+        self.problem(event, pointer, f"unknown {kind.replace('_', ' ')} {record_id!r}{hint}")
+        return False
+
+    def public(self, source_id: str) -> bool:
+        """With reported_by: was this source published by then?"""
+        if not self.reported_by:
+            return True
+        source = self.state.sources.get(source_id)
+        return source is not None and day_of(source["published"]) <= self.reported_by
+
+    def not_after_recording(self, event: Event, pointer: str, date: str, what: str) -> None:
+        recorded = day_of(event.changeset.recorded_at)
+        if day_of(date) > recorded:
+            self.problem(event, pointer, f"{what} {date} is after the changeset was recorded ({recorded}); "
+                                         "facts cannot be recorded before they happen")
+
+    # -- the fold ------------------------------------------------------------------------------
+    def run(self, changesets: list[Changeset]) -> State:
+        self.hidden: set[str] = set()
+        seen_ids: dict[str, Event] = {}
+        for changeset in changesets:
+            recorded = changeset.recorded_at
+            if self.now and recorded > self.now:
+                self.problems.append(Problem("integrity", changeset.file, f"recorded_at {recorded} is in the future",
+                                             "changeset", "/recorded_at"))
+            for event in changeset.events:
+                if event.id in seen_ids:
+                    self.problem(event, "/id", f"event ID {event.id!r} is already used by "
+                                               f"{seen_ids[event.id].changeset.file} {seen_ids[event.id].label}")
+                    continue
+                seen_ids[event.id] = event
+                self.order += 1
+                getattr(self, "on_" + event.type)(event)
+            self.state.last_recorded_at = max(self.state.last_recorded_at, recorded)
+        return self.state
+
+    def register(self, event: Event, kind: str) -> dict | None:
+        """Register a record: its ID must be new. Returns the stored fields, or None."""
+        attr, id_field = RECORDS[kind]
+        body = event.body
+        record_id = body[id_field]
+        key = f"{kind}:{record_id}"
+        if key in self.state.registered_by or key in self.hidden:
+            first = self.state.registered_by.get(key)
+            where = f" by {first.changeset.file} {first.label}" if first else ""
+            self.problem(event, "/" + id_field, f"{kind.replace('_', ' ')} {record_id!r} is already registered{where}")
+            return None
+        for name, ref_kind in REFERENCES.items():
+            if name in body:
+                values = body[name] if isinstance(body[name], list) else [body[name]]
+                for i, value in enumerate(values):
+                    pointer = f"/{name}" + (f"/{i}" if isinstance(body[name], list) else "")
+                    self.need(event, pointer, ref_kind, value)
+        if kind not in LOOKUP_KINDS and not self.public(body["source"]):
+            self.hidden.add(key)
+            return None
+        record = {k: v for k, v in body.items() if k not in ("type", "note", "id")}
+        record["event"] = event
+        getattr(self.state, attr)[record_id] = record
+        self.state.registered_by[key] = event
+        self.state.changes.append(Change(event, kind, record_id, "created", source=body.get("source", "")))
+        return record
+
+    def on_source(self, event):
+        body = event.body
+        self.not_after_recording(event, "/published", body["published"], "published")
+        self.register(event, "source")
+
+    def on_actor(self, event):
+        self.register(event, "actor")
+
+    def on_site(self, event):
+        self.register(event, "site")
+
+    def on_missile_type(self, event):
+        self.register(event, "missile_type")
+
+    def check_dated(self, event: Event, body: dict) -> None:
+        precision = body.get("date_precision", "day")
+        date = body["date"]
+        day = dt.date.fromisoformat(date)
+        if precision == "month" and day.day != 1:
+            self.problem(event, "/date", f"with date_precision month, date is the 1st of the month, not {date}")
+        if precision == "week" and day.weekday() != 0:
+            self.problem(event, "/date", f"with date_precision week, date is the Monday that starts it, not {date}")
+        self.not_after_recording(event, "/date", date, "date")
+
+    def on_statement(self, event):
+        self.check_dated(event, event.body)
+        record = self.register(event, "statement")
+        if record is not None:
+            self.drop_hidden_links(record)
+
+    def on_sanction(self, event):
+        self.check_dated(event, event.body)
+        body = event.body
+        if body["action"] in ("proposal_blocked", "veto") and not body.get("blocked_by"):
+            self.problem(event, "/blocked_by", f"a {body['action']} names who blocked it")
+        if body.get("blocked_by") and body["action"] not in ("proposal_blocked", "veto"):
+            self.problem(event, "/blocked_by", "only proposal_blocked and veto actions have blocked_by")
+        record = self.register(event, "sanction")
+        if record is not None:
+            self.drop_hidden_links(record)
+
+    def on_party(self, event):
+        self.register(event, "party")
+
+    def on_context(self, event):
+        body = event.body
+        for name in ("period_start", "period_end"):
+            if name in body:
+                self.not_after_recording(event, "/" + name, body[name], name)
+        if "period_start" in body and "period_end" in body and body["period_end"] < body["period_start"]:
+            self.problem(event, "/period_end", "period_end is before period_start")
+        if ("value" in body) != ("unit" in body):
+            self.problem(event, "/unit" if "value" in body else "/value", "value and unit go together")
+        self.register(event, "context")
+
+    def drop_hidden_links(self, record: dict) -> None:
+        """With reported_by, links to records not public yet are left out (they are not errors)."""
+        for name, kind in (("launches", "launch"), ("sanctions", "sanction"), ("parties", "party")):
+            if name in record:
+                record[name] = [v for v in record[name] if self.exists(kind, v)]
+
+    # -- launches and claims -----------------------------------------------------------------
+    def on_launch(self, event):
+        launch_id = event.body["launch_id"]
+        if launch_id in self.state.launches or f"launch:{launch_id}" in self.state.retired:
+            first = self.state.registered_by[f"launch:{launch_id}"]
+            self.problem(event, "/launch_id", f"launch {launch_id!r} already exists ({first.changeset.file} "
+                                              f"{first.label}); add to it with a claims event")
+            return
+        if not any(c["attribute"] in ("korea_date", "launched_at") for c in event.body["claims"]):
+            self.problem(event, "/claims", "a new launch needs a korea_date or launched_at claim")
+            return
+        claims = self.add_claims(event, launch_id)
+        if claims:
+            self.state.launches[launch_id] = event
+            self.state.registered_by[f"launch:{launch_id}"] = event
+            self.state.changes.append(Change(event, "launch", launch_id, "created",
+                                             detail=", ".join(sorted({c.attribute for c in claims})),
+                                             source=event.body["source"]))
+        elif f"launch:{launch_id}" not in self.state.registered_by:
+            self.hidden.add(f"launch:{launch_id}")
+            self.state.registered_by[f"launch:{launch_id}"] = event
+
+    def on_claims(self, event):
+        launch_id = event.body["launch_id"]
+        if launch_id not in self.state.launches:
+            if f"launch:{launch_id}" in self.hidden:  # reported_by: the launch becomes public now
+                claims = self.add_claims(event, launch_id)
+                if claims:
+                    self.hidden.discard(f"launch:{launch_id}")
+                    self.state.launches[launch_id] = event
+                    self.state.changes.append(Change(event, "launch", launch_id, "created",
+                                                     detail=", ".join(sorted({c.attribute for c in claims})),
+                                                     source=event.body["source"]))
+                return
+            self.need(event, "/launch_id", "launch", launch_id)
+            return
+        claims = self.add_claims(event, launch_id)
+        if claims:
+            self.state.changes.append(Change(event, "launch", launch_id, "claims_added",
+                                             detail=", ".join(sorted({c.attribute for c in claims})),
+                                             source=event.body["source"]))
+
+    def make_claim(self, event: Event, pointer: str, raw: dict, launch_id: str, claim_id: str,
+                   default_source: str, default_claimant: str | None) -> Claim | None:
+        """Check one claim's references and values, and build it (None if it has problems or is not public)."""
+        ok = True
+        source = raw.get("source", default_source)
+        claimant = raw.get("claimant", default_claimant)
+        if claimant is None:
+            self.problem(event, pointer + "/claimant", "required field is missing (on the claim or the event)")
+            ok = False
+        else:
+            ok &= self.need(event, pointer + "/claimant", "actor", claimant)
+        ok &= self.need(event, pointer + "/source" if "source" in raw else "/source", "source", source)
+        attribute = raw["attribute"]
+        original = raw.get("original", {})
+        if attribute in MEASURED:
+            value, unit = normalise(attribute, original["value"], original["unit"])
+        else:
+            value, unit = raw["value"], ""
+        if attribute == "missile_type":
+            ok &= self.need(event, pointer + "/value", "missile_type", value)
+        elif attribute == "site":
+            ok &= self.need(event, pointer + "/value", "site", value)
+        elif attribute in ("launched_at", "korea_date"):
+            self.not_after_recording(event, pointer + "/value", value, attribute)
+            if raw.get("precision") == "month" and not value.endswith("-01"):
+                self.problem(event, pointer + "/value", "with precision month, the value is the 1st of the month")
+                ok = False
+        if ok and source in self.state.sources:
+            self.not_after_recording(event, pointer + "/source", self.state.sources[source]["published"],
+                                     f"source {source!r} published")
+        if not ok or not self.public(source):
+            return None
+        default_precision = {"launched_at": "minute", "korea_date": "day"}.get(attribute, "")
+        return Claim(
+            id=claim_id, launch_id=launch_id, missile=raw.get("missile"), attribute=attribute,
+            value=value, unit=unit, original_text=original.get("text", ""),
+            original_value=original.get("value"), original_unit=original.get("unit", ""),
+            qualifier=raw.get("qualifier", "exact"), precision=raw.get("precision", default_precision),
+            claimant=claimant, source=source, event=event, order=self.order, note=raw.get("note", ""),
+            original_launch_id=launch_id)
+
+    def add_claims(self, event: Event, launch_id: str) -> list[Claim]:
+        body = event.body
+        made = []
+        for n, raw in enumerate(body["claims"], start=1):
+            claim = self.make_claim(event, f"/claims/{n - 1}", raw, launch_id, f"{event.id}.{n}",
+                                    body["source"], body.get("claimant"))
+            if claim is not None:
+                made.append(claim)
+        counts = [c for c in made if c.attribute == "missile_count"]
+        for claim in made:
+            if claim.missile and any(claim.missile > c.value for c in counts if c.claimant == claim.claimant):
+                self.problem(event, "/claims", f"missile {claim.missile} is beyond the count its claimant gives")
+        for claim in made:
+            self.state.claims[claim.id] = claim
+        return made
+
+    # -- corrections, retractions, merges --------------------------------------------------
+    def resolve_target(self, event: Event, target: str) -> tuple[str, str] | None:
+        kind, _, record_id = target.partition(":")
+        if kind == "claim":
+            if record_id in self.state.claims:
+                return kind, record_id
+            if self.reported_by:
+                return None
+            self.problem(event, "/target", f"no claim {record_id!r} to act on")
+            return None
+        if self.need(event, "/target", kind, record_id):
+            return kind, record_id
+        return None
+
+    def on_correction(self, event):
+        body = event.body
+        if not self.need(event, "/source", "source", body["source"]):
+            return
+        target = self.resolve_target(event, body["target"])
+        if target is None or not self.public(body["source"]):
+            return
+        kind, record_id = target
+        if kind == "claim":
+            if "claim" not in body or "set" in body:
+                self.problem(event, "/claim", "a correction of a claim gives the replacing claim in `claim` (and no `set`)")
+                return
+            old = self.state.claims[record_id]
+            if old.status != "current":
+                self.problem(event, "/target", f"claim {record_id!r} is already {old.status}")
+                return
+            if body["claim"]["attribute"] != old.attribute:
+                self.problem(event, "/claim/attribute", f"the replacing claim must be about {old.attribute!r}")
+                return
+            new = self.make_claim(event, "/claim", body["claim"], old.launch_id, f"{event.id}.1",
+                                  old.source, old.claimant)
+            if new is None:
+                return
+            new.missile = body["claim"].get("missile", old.missile)
+            old.status, old.replaced_by = "superseded", new.id
+            self.state.claims[new.id] = new
+            self.state.changes.append(Change(event, "launch", old.launch_id, "corrected",
+                                             detail=f"{old.attribute}: claim {old.id} replaced by {new.id}",
+                                             reason=body["reason"], source=body["source"]))
+            return
+        if "set" not in body or "claim" in body:
+            self.problem(event, "/set", f"a correction of a {kind} gives the changed fields in `set` (and no `claim`)")
+            return
+        if kind == "launch":
+            self.problem(event, "/target", "a launch is corrected through its claims: target claim:<id>, "
+                                           "or add claims with a claims event")
+            return
+        attr, id_field = RECORDS[kind]
+        record = getattr(self.state, attr)[record_id]
+        fields = body["set"]
+        if id_field in fields:
+            self.problem(event, f"/set/{id_field}", "an ID never changes; retract the record and register a new one")
+            return
+        merged = {k: v for k, v in record.items() if k != "event"}
+        merged.update(fields)
+        merged.update({"type": kind})
+        from .event_schema import _problems, validators  # the record must stay schema-valid
+        found = _problems(validators()[1], merged, event.changeset.file, event.label)
+        for p in found:
+            self.problem(event, "/set" + (p.pointer if p.pointer != "/" else ""), p.reason)
+        if found:
+            return
+        before = len(self.problems)
+        for name, ref_kind in REFERENCES.items():
+            if name in fields:
+                values = fields[name] if isinstance(fields[name], list) else [fields[name]]
+                for value in values:
+                    self.need(event, f"/set/{name}", ref_kind, value)
+        if "date" in fields or "date_precision" in fields:
+            self.check_dated(event, merged)
+        if len(self.problems) > before:
+            return
+        record.update(fields)
+        self.state.changes.append(Change(event, kind, record_id, "corrected", detail=", ".join(sorted(fields)),
+                                         reason=body["reason"], source=body["source"]))
+
+    def on_retraction(self, event):
+        body = event.body
+        if "source" in body and not self.need(event, "/source", "source", body["source"]):
+            return
+        target = self.resolve_target(event, body["target"])
+        if target is None or ("source" in body and not self.public(body["source"])):
+            return
+        kind, record_id = target
+        if kind == "claim":
+            claim = self.state.claims[record_id]
+            if claim.status != "current":
+                self.problem(event, "/target", f"claim {record_id!r} is already {claim.status}")
+                return
+            claim.status = "retracted"
+            self.state.changes.append(Change(event, "launch", claim.launch_id, "corrected",
+                                             detail=f"{claim.attribute}: claim {claim.id} retracted",
+                                             reason=body["reason"], source=body.get("source", "")))
+            return
+        if kind == "launch":
+            del self.state.launches[record_id]
+            for claim in self.state.launch_claims(record_id):
+                del self.state.claims[claim.id]
+        else:
+            del getattr(self.state, RECORDS[kind][0])[record_id]
+        self.state.retired[f"{kind}:{record_id}"] = ("retracted", "")
+        self.unlink(kind, record_id)
+        self.state.changes.append(Change(event, kind, record_id, "retracted", reason=body["reason"],
+                                         source=body.get("source", "")))
+
+    def unlink(self, kind: str, record_id: str, into: str | None = None) -> None:
+        """Remove (or repoint, for a merge) the links other records hold to a retired record."""
+        field_name = {"launch": "launches", "sanction": "sanctions", "party": "parties"}.get(kind)
+        if field_name is None:
+            return
+        for table in (self.state.statements, self.state.sanctions):
+            for record in table.values():
+                if record_id in record.get(field_name, []):
+                    kept = [v for v in record[field_name] if v != record_id]
+                    if into and into not in kept:
+                        kept.append(into)
+                    record[field_name] = kept
+
+    def on_merge(self, event):
+        body = event.body
+        kind, old, new = body["record_type"], body["from"], body["into"]
+        if "source" in body and not self.need(event, "/source", "source", body["source"]):
+            return
+        if old == new:
+            self.problem(event, "/into", "a record cannot be merged into itself")
+            return
+        if not (self.need(event, "/from", kind, old) & self.need(event, "/into", kind, new)):
+            return
+        if "source" in body and not self.public(body["source"]):
+            return
+        if kind == "launch":
+            del self.state.launches[old]
+            for claim in self.state.launch_claims(old):
+                claim.launch_id = new
+        else:
+            del self.state.parties[old]
+        self.state.retired[f"{kind}:{old}"] = ("merged", new)
+        self.unlink(kind, old, into=new)
+        self.state.changes.append(Change(event, kind, old, "merged", detail=f"into {new}", reason=body["reason"],
+                                         source=body.get("source", "")))
+        self.state.changes.append(Change(event, kind, new, "merged", detail=f"absorbed {old}",
+                                         reason=body["reason"], source=body.get("source", "")))
+
+
+def replay(changesets: list[Changeset], reported_by: str | None = None,
+           now: str | None = None) -> tuple[State, list[Problem]]:
+    """Fold the log (already in log order) into a State; also return the integrity problems found."""
+    engine = Replay(reported_by=reported_by, now=now)
+    state = engine.run(changesets)
+    return state, engine.problems

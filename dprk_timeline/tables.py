@@ -1,0 +1,268 @@
+"""Tables: project the replayed state into the rows of every table, and write them as CSV.
+
+Rows are dicts of Python values keyed by the Table Schema's field names; writing formats them one
+way only (see format_cell) and sorts them by primary key, so a rebuild is byte-identical.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+from collections import defaultdict
+from functools import lru_cache
+from pathlib import Path
+
+from .paths import TABLE_SCHEMAS
+from .reconcile import disagree, pick
+from .replay import Claim, State, day_of, period_end
+from .units import format_number
+
+# The order of resources in datapackage.json: facts first, links, then lookups and history.
+TABLES = ["launches", "firings", "claims", "statements", "sanctions", "parties", "launch_statements",
+          "launch_sanctions", "sanction_parties", "statement_sanctions", "context", "sites", "missile_types",
+          "actors", "sources", "changes"]
+LIST_SEPARATOR = "; "
+DIGITS = re.compile(r"([0-9]+)")
+LAUNCH_ATTRIBUTES = ["launched_at", "korea_date", "site", "launch_area", "landing_area", "missile_type",
+                     "missile_class", "missile_count", "apogee_km", "range_km", "max_speed_mach",
+                     "flight_time_s", "trajectory", "outcome"]
+FIRING_ATTRIBUTES = ["launched_at", "missile_type", "apogee_km", "range_km", "max_speed_mach", "flight_time_s",
+                     "outcome"]
+COLUMN = {"launched_at": "launched_at_utc", "site": "site_id", "missile_type": "missile_type_id"}
+KOREA = dt.timezone(dt.timedelta(hours=9))
+
+
+@lru_cache(maxsize=None)
+def table_schema(name: str, schema_dir: Path = TABLE_SCHEMAS) -> dict:
+    return json.loads((schema_dir / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def korea_date_of(instant: str) -> str:
+    """Korea (UTC+9) calendar date of a UTC instant."""
+    moment = dt.datetime.fromisoformat(instant.replace("Z", "+00:00"))
+    return moment.astimezone(KOREA).date().isoformat()
+
+
+class Projection:
+    def __init__(self, state: State):
+        self.state = state
+        self.kinds = {actor_id: actor["kind"] for actor_id, actor in state.actors.items()}
+        self.published = {sid: source["published"] for sid, source in state.sources.items()}
+        self.used: set[str] = set()
+
+    def reconcile(self, claims: list[Claim]) -> tuple[dict[str, Claim], set[str]]:
+        """Winning claim per attribute, and the attributes whose claims disagree."""
+        by_attribute = defaultdict(list)
+        for claim in claims:
+            by_attribute[claim.attribute].append(claim)
+        chosen, disagreeing = {}, set()
+        for attribute, group in by_attribute.items():
+            chosen[attribute] = pick(group, self.kinds, self.published)
+            self.used.add(chosen[attribute].id)
+            if disagree(group):
+                disagreeing.add(attribute)
+        return chosen, disagreeing
+
+    def launch_rows(self) -> tuple[list[dict], list[dict]]:
+        claims_by_launch = defaultdict(list)
+        for claim in self.state.claims.values():
+            if claim.status == "current":
+                claims_by_launch[claim.launch_id].append(claim)
+        launches, firings = [], []
+        for launch_id in self.state.launches:
+            claims = claims_by_launch[launch_id]
+            launch_level = [c for c in claims if c.missile is None]
+            counts, count_disagreement = self.reconcile([c for c in launch_level if c.attribute == "missile_count"])
+            count = counts["missile_count"].value if counts else None
+            positions = max([count or 0] + [c.missile for c in claims if c.missile])
+            # For one missile, "the launch" and "missile 1" are the same thing: pool their claims.
+            pooled = claims if positions == 1 else launch_level
+            chosen, disagreeing = self.reconcile([c for c in pooled if c.attribute != "missile_count"])
+            chosen.update(counts)
+            disagreeing |= count_disagreement
+            missile_rows = []
+            for position in range(1, positions + 1):
+                own = [c for c in claims if c.missile == position or (positions == 1 and c.missile is None)]
+                picked, differ = self.reconcile([c for c in own if c.attribute in FIRING_ATTRIBUTES])
+                disagreeing |= differ
+                row = {"launch_id": launch_id, "position": position, "claim_count": len(own)}
+                for attribute in FIRING_ATTRIBUTES:
+                    row[COLUMN.get(attribute, attribute)] = picked[attribute].value if attribute in picked else None
+                missile_rows.append(row)
+            firings += missile_rows
+            launches.append(self.launch_row(launch_id, claims, chosen, disagreeing, count, missile_rows))
+        return launches, firings
+
+    def launch_row(self, launch_id, claims, chosen, disagreeing, count, missile_rows) -> dict:
+        def value(attribute):
+            return chosen[attribute].value if attribute in chosen else None
+
+        row = {"launch_id": launch_id}
+        for attribute in LAUNCH_ATTRIBUTES:
+            row[COLUMN.get(attribute, attribute)] = value(attribute)
+        for attribute in ("apogee_km", "range_km", "max_speed_mach", "flight_time_s"):
+            figures = [m[attribute] for m in missile_rows if m[attribute] is not None]
+            if row[attribute] is None and figures:
+                row[attribute] = max(figures)  # the salvo's highest / farthest / fastest / longest
+        times = [m["launched_at_utc"] for m in missile_rows if m["launched_at_utc"]]
+        if row["launched_at_utc"] is None and times:
+            row["launched_at_utc"] = min(times)
+            chosen.setdefault("launched_at", next(c for c in claims if c.value == min(times)
+                                                  and c.attribute == "launched_at"))
+        types = {m["missile_type_id"] for m in missile_rows if m["missile_type_id"]}
+        if row["missile_type_id"] is None and len(types) == 1:
+            row["missile_type_id"] = types.pop()
+        if row["launched_at_utc"]:
+            row["time_precision"] = chosen["launched_at"].precision
+            if row["korea_date"] is None:
+                row["korea_date"] = korea_date_of(row["launched_at_utc"])
+        elif row["korea_date"]:
+            row["time_precision"] = chosen["korea_date"].precision
+        else:
+            row["time_precision"] = "unknown"
+        missile_type = self.state.missile_types.get(row["missile_type_id"] or "")
+        if missile_type and missile_type.get("class"):
+            row["missile_class"] = missile_type["class"]
+        row["missile_count"] = count
+        countries = {self.state.actors[c.claimant].get("country") for c in claims}
+        dprk, others = "KP" in countries, bool(countries - {"KP"})
+        row["confirmation"] = "dprk_and_others" if dprk and others else ("dprk_only" if dprk else "others_only")
+        row["claim_count"] = len(claims)
+        row["source_count"] = len({c.source for c in claims})
+        row["sources_disagree"] = bool(disagreeing)
+        row["disagreements"] = LIST_SEPARATOR.join(sorted(disagreeing)) or None
+        row["first_reported"] = min(day_of(self.published[c.source]) for c in claims)
+        return row
+
+    def claim_rows(self) -> list[dict]:
+        rows = []
+        for claim in self.state.claims.values():
+            numeric = isinstance(claim.value, (int, float))
+            rows.append({
+                "claim_id": claim.id, "launch_id": claim.launch_id, "missile": claim.missile,
+                "attribute": claim.attribute,
+                "value": format_number(claim.value) if numeric else claim.value,
+                "value_number": claim.value if numeric else None, "unit": claim.unit or None,
+                "original_text": claim.original_text or None, "original_value": claim.original_value,
+                "original_unit": claim.original_unit or None, "qualifier": claim.qualifier,
+                "precision": claim.precision or None, "claimant_id": claim.claimant, "source_id": claim.source,
+                "source_published": day_of(self.published[claim.source]), "event_id": claim.event.id,
+                "recorded_at": claim.event.changeset.recorded_at, "status": claim.status,
+                "replaced_by": claim.replaced_by or None, "used": claim.id in self.used,
+                "note": claim.note or None,
+            })
+        return rows
+
+
+def dated(record: dict) -> dict:
+    precision = record.get("date_precision", "day")
+    return {"date": None if precision == "on_or_before" else record["date"],
+            "date_latest": period_end(record["date"], precision) if precision != "on_or_before" else record["date"],
+            "date_precision": precision, "date_text": record.get("date_text")}
+
+
+def project(state: State) -> dict[str, list[dict]]:
+    """Every table's rows (unsorted), from the replayed state."""
+    projection = Projection(state)
+    launches, firings = projection.launch_rows()
+    tables = {"launches": launches, "firings": firings, "claims": projection.claim_rows()}
+    statements, sanctions = [], []
+    links = {name: [] for name in ("launch_statements", "launch_sanctions", "sanction_parties", "statement_sanctions")}
+    for statement_id, s in state.statements.items():
+        statements.append({"statement_id": statement_id, **dated(s), "actor_id": s["actor"],
+                           "country": state.actors[s["actor"]].get("country"), "speaker": s.get("speaker"),
+                           "role": s.get("role"), "channel": s.get("channel", "unknown"), "stance": s["stance"],
+                           "quote": s.get("quote"), "summary": s["summary"], "source_id": s["source"],
+                           "event_id": s["event"].id})
+        links["launch_statements"] += [{"launch_id": x, "statement_id": statement_id, "source_id": s["source"]}
+                                       for x in s.get("launches", [])]
+        links["statement_sanctions"] += [{"statement_id": statement_id, "action_id": x, "source_id": s["source"]}
+                                         for x in s.get("sanctions", [])]
+    for action_id, a in state.sanctions.items():
+        named = len(a.get("parties", []))
+        sanctions.append({"action_id": action_id, **dated(a), "action": a["action"], "authority_id": a["authority"],
+                          "programme": a.get("programme"), "legal_basis": a.get("legal_basis"),
+                          "parties_named": named, "parties_count": a.get("parties_count", named or None),
+                          "parties_text": a.get("parties_text"),
+                          "blocked_by": LIST_SEPARATOR.join(a.get("blocked_by", [])) or None,
+                          "refers_to": a.get("refers_to"), "summary": a["summary"], "source_id": a["source"],
+                          "event_id": a["event"].id})
+        links["launch_sanctions"] += [{"launch_id": x, "action_id": action_id, "source_id": a["source"]}
+                                      for x in a.get("launches", [])]
+        links["sanction_parties"] += [{"action_id": action_id, "party_id": x, "source_id": a["source"]}
+                                      for x in a.get("parties", [])]
+    tables["statements"], tables["sanctions"] = statements, sanctions
+    tables.update(links)
+    tables["parties"] = [{"party_id": pid, "name": p["name"], "kind": p["kind"],
+                          "aliases": LIST_SEPARATOR.join(p.get("aliases", [])) or None,
+                          "nationality": p.get("nationality"), "un_reference": p.get("un_reference"),
+                          "ofac_ent_num": p.get("ofac_ent_num"), "source_id": p["source"]}
+                         for pid, p in state.parties.items()]
+    tables["context"] = [{"context_id": cid, "topic": c["topic"], "period_start": c.get("period_start"),
+                          "period_end": c.get("period_end"), "value": c.get("value"), "unit": c.get("unit"),
+                          "original": c.get("original"), "summary": c["summary"], "claimant_id": c["claimant"],
+                          "source_id": c["source"]} for cid, c in state.context.items()]
+    tables["sites"] = [{"site_id": sid, "name": s["name"], "province": s.get("province"), "country": s.get("country"),
+                        "latitude": s.get("latitude"), "longitude": s.get("longitude"),
+                        "aliases": LIST_SEPARATOR.join(s.get("aliases", [])) or None, "source_id": s["source"]}
+                       for sid, s in state.sites.items()]
+    tables["missile_types"] = [{"missile_type_id": mid, "name": m["name"], "class": m.get("class"),
+                                "aliases": LIST_SEPARATOR.join(m.get("aliases", [])) or None, "source_id": m["source"]}
+                               for mid, m in state.missile_types.items()]
+    tables["actors"] = [{"actor_id": aid, "name": a["name"], "kind": a["kind"], "country": a.get("country"),
+                         "parent_id": a.get("parent")} for aid, a in state.actors.items()]
+    tables["sources"] = [{"source_id": sid, "kind": s["kind"], "publisher": s["publisher"], "title": s.get("title"),
+                          "author": s.get("author"), "published": day_of(s["published"]),
+                          "published_at_utc": s["published"] if "T" in s["published"] else None,
+                          "url": s.get("url"), "version": s.get("version"), "terms": s.get("terms"),
+                          "attribution": s.get("attribution")} for sid, s in state.sources.items()]
+    tables["changes"] = [{"event_id": c.event.id, "record_type": c.record_type, "record_id": c.record_id,
+                          "change": c.change, "detail": c.detail or None, "reason": c.reason or None,
+                          "source_id": c.source or None, "recorded_at": c.event.changeset.recorded_at,
+                          "changeset": c.event.changeset.name, "author": c.event.changeset.body["author"]}
+                         for c in state.changes]
+    return tables
+
+
+def natural_key(value) -> tuple:
+    """Sort key that puts event/2 before event/10: runs of digits compare as numbers."""
+    if not isinstance(value, str):
+        return ((0, value, ""),)
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in DIGITS.split(value) if part)
+
+
+def format_cell(value, field_type: str) -> str:
+    """The one way a value is written in a CSV cell."""
+    if value is None:
+        return ""
+    if field_type == "boolean":
+        return "true" if value else "false"
+    if field_type in ("integer", "number"):
+        return format_number(value)
+    return str(value)
+
+
+def to_csv(name: str, rows: list[dict]) -> bytes:
+    """A table as CSV bytes: header from its Table Schema, rows sorted by primary key, LF line ends."""
+    schema = table_schema(name)
+    fields = [(f["name"], f["type"]) for f in schema["fields"]]
+    names = [n for n, _ in fields]
+    for row in rows[:1]:
+        if set(row) != set(names):
+            raise ValueError(f"table {name}: projection columns {sorted(row)} differ from schema {sorted(names)}")
+    key = schema["primaryKey"]
+    ordered = sorted(rows, key=lambda r: tuple(natural_key(r[k]) for k in key))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(names)
+    for row in ordered:
+        writer.writerow([format_cell(row[n], t) for n, t in fields])
+    return out.getvalue().encode("utf-8")
+
+
+def render(state: State) -> dict[str, bytes]:
+    """Every table as CSV bytes, keyed by table name."""
+    tables = project(state)
+    return {name: to_csv(name, tables[name]) for name in TABLES}
