@@ -32,7 +32,7 @@ CLOCK_SKEW = dt.timedelta(minutes=10)
 
 @dataclass
 class Result:
-    layers: list[tuple[str, str]] = field(default_factory=list)   # (layer, what was checked)
+    layers: list[tuple[str, str, str]] = field(default_factory=list)   # (layer, ok or skipped, what was checked)
     state: State | None = None
     files: dict[str, bytes] = field(default_factory=dict)          # relative path -> bytes
     changesets: int = 0
@@ -179,7 +179,7 @@ def run(root: Path, *, write: bool = False, out: Path | None = None, base: str |
         changesets = [c for c in changesets if c.recorded_at <= as_of]
     result.changesets = len(changesets)
     result.events = sum(len(c.events) for c in changesets)
-    result.layers.append((LAYERS[0], f"{result.changesets} changesets, {result.events} events"))
+    result.layers.append((LAYERS[0], "ok", f"{result.changesets} changesets, {result.events} events"))
 
     state, problems = replay(changesets, reported_by=reported_by, now=utc_now())
     if base:
@@ -187,7 +187,7 @@ def run(root: Path, *, write: bool = False, out: Path | None = None, base: str |
     if problems:
         raise CheckFailed(LAYERS[1], problems)
     result.state = state
-    result.layers.append((LAYERS[1], "references, IDs, corrections, dates" + (f", append-only since {base}" if base else "")))
+    result.layers.append((LAYERS[1], "ok", "references, IDs, corrections, dates" + (f", append-only since {base}" if base else "")))
 
     files = render_all(state)
     result.files = files
@@ -199,19 +199,19 @@ def run(root: Path, *, write: bool = False, out: Path | None = None, base: str |
         rows, problems = validate_package(staging)
         if problems:
             raise CheckFailed(LAYERS[2], problems)
-        result.layers.append((LAYERS[2], f"{len(TABLES)} tables, {rows} rows"))
+        result.layers.append((LAYERS[2], "ok", f"{len(TABLES)} tables, {rows} rows"))
 
         from .expectations import run as run_expectations
         from .load import load_all
         count, problems = run_expectations(load_all(staging), today=today)
         if problems:
             raise CheckFailed(LAYERS[3], problems)
-        result.layers.append((LAYERS[3], f"{count} expectations"))
+        result.layers.append((LAYERS[3], "ok", f"{count} expectations"))
 
         if write or out:
             swap_in(staging, target)
         if out:
-            result.layers.append((LAYERS[4], "skipped: a time-travel build is not compared with data/"))
+            result.layers.append((LAYERS[4], "skipped", "a time-travel build is not compared with data/"))
             return result
         if write:
             # Determinism: a second, independent replay must give the same bytes as were written.
@@ -222,7 +222,7 @@ def run(root: Path, *, write: bool = False, out: Path | None = None, base: str |
             problems = committed_drift(root, files)
         if problems:
             raise CheckFailed(LAYERS[4], problems)
-        result.layers.append((LAYERS[4], "data/ and datapackage.json equal a fresh rebuild"))
+        result.layers.append((LAYERS[4], "ok", "data/ and datapackage.json equal a fresh rebuild"))
         return result
     finally:
         shutil.rmtree(staging, ignore_errors=True)

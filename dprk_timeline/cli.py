@@ -83,8 +83,8 @@ def main(argv: list[str]) -> int:
             raise
         print(f"error: {type(err).__name__}: {err} (set DPRK_DEBUG=1 for the traceback)", file=sys.stderr)
         return 2
-    for n, (layer, what) in enumerate(result.layers, start=1):
-        print(f"{n}. {layer:<14} ok   {what}")
+    for n, (layer, status, what) in enumerate(result.layers, start=1):
+        print(f"{n}. {layer:<14} {status:<7} {what}")
     where = args.out if command == "build" and args.out else "data/ and datapackage.json"
     print(f"{'wrote' if command == 'build' else 'checked'} {where}: {summary(result)}")
     return 0

@@ -47,9 +47,11 @@ def _reason(error) -> tuple[str, str]:
         allowed = set(schema.get("properties", {}))
         extras = sorted(k for k in error.instance if k not in allowed)
         return pointer, f"unknown field(s) {', '.join(map(repr, extras))}; allowed: {', '.join(sorted(allowed))}"
-    if kind is False or (kind == "false"):
+    if kind == "false":
+        if pointer.endswith("/value") and "/claim" in pointer:
+            return pointer, "field not allowed here (measured figures go in original.value and original.unit)"
         return pointer, "field not allowed here"
-    if "x-reason" in schema and kind in ("pattern", "format", "anyOf", "type"):
+    if "x-reason" in schema and kind in ("pattern", "anyOf", "type"):
         return pointer, f"{clip(error.instance, 60)}: {schema['x-reason']}"
     if kind == "enum":
         return pointer, f"{clip(error.instance, 60)} is not one of: {', '.join(map(str, error.validator_value))}"

@@ -37,7 +37,7 @@ class Claim:
     claimant: str
     source: str
     event: Event
-    order: int                 # position in the log, for "latest" ties
+    order: tuple[int, int]     # (event, claim) position in the log, for "latest" ties
     note: str = ""
     status: str = "current"    # current, superseded, retracted
     replaced_by: str = ""
@@ -308,7 +308,7 @@ class Replay:
                                              source=event.body["source"]))
 
     def make_claim(self, event: Event, pointer: str, raw: dict, launch_id: str, claim_id: str,
-                   default_source: str, default_claimant: str | None) -> Claim | None:
+                   default_source: str, default_claimant: str | None, position: int = 1) -> Claim | None:
         """Check one claim's references and values, and build it (None if it has problems or is not public)."""
         ok = True
         source = raw.get("source", default_source)
@@ -345,7 +345,7 @@ class Replay:
             value=value, unit=unit, original_text=original.get("text", ""),
             original_value=original.get("value"), original_unit=original.get("unit", ""),
             qualifier=raw.get("qualifier", "exact"), precision=raw.get("precision", default_precision),
-            claimant=claimant, source=source, event=event, order=self.order, note=raw.get("note", ""),
+            claimant=claimant, source=source, event=event, order=(self.order, position), note=raw.get("note", ""),
             original_launch_id=launch_id)
 
     def add_claims(self, event: Event, launch_id: str) -> list[Claim]:
@@ -353,7 +353,7 @@ class Replay:
         made = []
         for n, raw in enumerate(body["claims"], start=1):
             claim = self.make_claim(event, f"/claims/{n - 1}", raw, launch_id, f"{event.id}.{n}",
-                                    body["source"], body.get("claimant"))
+                                    body["source"], body.get("claimant"), n)
             if claim is not None:
                 made.append(claim)
         counts = [c for c in made if c.attribute == "missile_count"]
@@ -398,7 +398,7 @@ class Replay:
                 self.problem(event, "/claim/attribute", f"the replacing claim must be about {old.attribute!r}")
                 return
             new = self.make_claim(event, "/claim", body["claim"], old.launch_id, f"{event.id}.1",
-                                  old.source, old.claimant)
+                                  body["source"], old.claimant)
             if new is None:
                 return
             new.missile = body["claim"].get("missile", old.missile)

@@ -1,0 +1,58 @@
+"""Shared fixtures: a scratch copy of the checkout to build in, and helpers to add changesets to it."""
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+PYTHON = sys.executable
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """SHA-256 of every output file, to prove a failed build left them alone."""
+    files = sorted((root / "data").glob("*")) + [root / "datapackage.json"]
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files if p.exists()}
+
+
+class Scratch:
+    """A copy of events/, data/ and datapackage.json in a temporary folder, built with --root."""
+
+    def __init__(self, path: Path):
+        self.root = path
+        for name in ("events", "data"):
+            shutil.copytree(ROOT / name, path / name)
+        shutil.copy(ROOT / "datapackage.json", path / "datapackage.json")
+
+    def add(self, name: str, content) -> Path:
+        path = self.root / "events" / name
+        if isinstance(content, (dict, list)):
+            content = json.dumps(content, indent=2, ensure_ascii=False) + "\n"
+        if isinstance(content, str):
+            content = content.encode("utf-8")
+        path.write_bytes(content)
+        return path
+
+    def run(self, command="build", *args, env=None) -> subprocess.CompletedProcess:
+        return run_script(self.root, command, *args, env=env)
+
+
+def run_script(root: Path, command: str, *args, env=None) -> subprocess.CompletedProcess:
+    """Run scripts/<command>.py on the checkout at root, as a user would."""
+    script = ROOT / "scripts" / f"{command}.py"
+    return subprocess.run([PYTHON, str(script), "--root", str(root), *args], capture_output=True, text=True, env=env)
+
+
+@pytest.fixture
+def scratch(tmp_path) -> Scratch:
+    return Scratch(tmp_path / "checkout")
+
+
+def changeset(*events, recorded_at="2026-11-22T03:16:00Z", **extra) -> dict:
+    body = {"recorded_at": recorded_at, "author": "test", "message": "a test changeset", "events": list(events)}
+    body.update(extra)
+    return body

@@ -1,0 +1,112 @@
+"""Malformed and hostile changesets: each gets its own clear one-line message naming file, event and
+field, a non-zero exit, no traceback, and leaves data/ and datapackage.json exactly as they were."""
+import json
+
+import pytest
+
+from conftest import changeset, snapshot
+from dprk_timeline.cli import main
+
+SOURCE = "epoch-times-2022-01-31-hwasong-12"
+LAUNCH = "2022-01-30-1"
+
+
+def claims(*items, launch=LAUNCH, **extra):
+    return {"type": "claims", "launch_id": launch, "source": SOURCE, "claimant": "kr-jcs", "claims": list(items), **extra}
+
+
+def apogee(value=100, unit="km", text="100 km", **extra):
+    return {"attribute": "apogee_km", "original": {"text": text, "value": value, "unit": unit}, **extra}
+
+
+def statement(**fields):
+    body = {"type": "statement", "statement_id": "test-statement", "source": SOURCE, "actor": "kr-gov",
+            "date": "2022-01-30", "stance": "concern", "summary": "A test statement."}
+    body.update(fields)
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def deep(levels):
+    value = {}
+    for _ in range(levels):
+        value = {"x": value}
+    return value
+
+
+GOOD = json.dumps(changeset(claims(apogee())), indent=2).encode()
+
+# (case, file name, content, where the error is, what the reason says)
+CASES = [
+    ("broken json", "2026-11-22-broken.json", b'{"recorded_at": "2026-11-22T03:16:00Z",', "changeset", "not valid JSON"),
+    ("byte order mark", "2026-11-22-bom.json", b"\xef\xbb\xbf" + GOOD, "changeset", "byte order mark"),
+    ("invalid utf-8", "2026-11-22-latin1.json", GOOD.replace(b"a test changeset", b"caf\xe9"), "changeset", "not valid UTF-8"),
+    ("crlf line ends", "2026-11-22-crlf.json", GOOD.replace(b"\n", b"\r\n"), "changeset", "CR line ends"),
+    ("duplicate key", "2026-11-22-dupkey.json", b'{"author": "a", "author": "b"}', "changeset", "duplicate key 'author'"),
+    ("NaN", "2026-11-22-nan.json", GOOD.replace(b'"value": 100', b'"value": NaN'), "changeset", "NaN is not valid JSON"),
+    ("huge float", "2026-11-22-hugefloat.json", GOOD.replace(b'"value": 100', b'"value": 1e400'), "changeset", "is too large"),
+    ("huge integer", "2026-11-22-hugeint.json", GOOD.replace(b'"value": 100', b'"value": ' + b"9" * 40), "changeset", "more than 15 digits"),
+    ("deep nesting", "2026-11-22-deep.json", changeset(claims(apogee(), note_deep=deep(40))), "changeset", "nesting deeper than 32"),
+    ("not an object", "2026-11-22-array.json", [1, 2], "changeset", "a changeset is a JSON object"),
+    ("bad file name", "Bad Name.json", GOOD, "changeset", "file name must be YYYY-MM-DD-words.json"),
+    ("stray file", "notes.txt", b"hello", "changeset", "only changeset .json files belong in events/"),
+    ("missing recorded_at", "2026-11-22-norecorded.json", {k: v for k, v in changeset(claims(apogee())).items() if k != "recorded_at"}, "changeset: /recorded_at", "required field is missing"),
+    ("local time", "2026-11-22-localtime.json", changeset(claims(apogee()), recorded_at="2026-11-22T12:00:00+09:00"), "changeset: /recorded_at", "instants are UTC"),
+    ("recorded in the future", "2026-11-22-future.json", changeset(claims(apogee()), recorded_at="2999-01-01T00:00:00Z"), "changeset: /recorded_at", "is in the future"),
+    ("no events", "2026-11-22-empty.json", changeset(), "changeset: /events", "0 items; minItems is 1"),
+    ("unknown event type", "2026-11-22-unknown-type.json", changeset({"type": "rumour"}), "event 1: /type", "'rumour' is not one of: source"),
+    ("unknown field", "2026-11-22-unknown-field.json", changeset(claims(apogee(), colour="red")), "event 1: /", "unknown field(s) 'colour'"),
+    ("event not an object", "2026-11-22-event-string.json", changeset("launch"), "changeset: /events/0", "is not of type object"),
+    ("wrong type", "2026-11-22-wrong-type.json", changeset(claims(apogee(value="high"))), "event 1: /claims/0/original/value", "'high' is not of type number"),
+    ("negative figure", "2026-11-22-negative.json", changeset(claims(apogee(value=-5))), "event 1: /claims/0/original/value", "-5 is below the minimum 0"),
+    ("impossible speed", "2026-11-22-mach.json", changeset(claims({"attribute": "max_speed_mach", "original": {"text": "Mach 500", "value": 500, "unit": "mach"}})), "event 1: /claims/0/original/value", "500 is above the maximum 100"),
+    ("unknown unit", "2026-11-22-feet.json", changeset(claims(apogee(unit="feet"))), "event 1: /claims/0/original/unit", "'feet' is not one of: km, m, mi, nmi"),
+    ("value given for a figure", "2026-11-22-value.json", changeset(claims(apogee() | {"value": 1998.8})), "event 1: /claims/0/value", "measured figures go in original.value"),
+    ("non-http url", "2026-11-22-ftp.json", changeset({"type": "source", "source_id": "ftp-source", "kind": "news_article", "publisher": "P", "published": "2022-01-01", "url": "ftp://example.org/x"}), "event 1: /url", "URLs must be http:// or https://"),
+    ("javascript url", "2026-11-22-js-url.json", changeset({"type": "source", "source_id": "js-source", "kind": "news_article", "publisher": "P", "published": "2022-01-01", "url": "javascript:alert(1)"}), "event 1: /url", "URLs must be http:// or https://"),
+    ("spreadsheet formula", "2026-11-22-formula.json", changeset(statement(summary="=HYPERLINK(\"http://x\")")), "event 1: /summary", "spreadsheet formula"),
+    ("leading at sign", "2026-11-22-at.json", changeset(statement(role="@SUM(A1:A9)")), "event 1: /role", "spreadsheet formula"),
+    ("control character", "2026-11-22-control.json", changeset(statement(summary="bell\u0007here")), "event 1: /summary", "control characters"),
+    ("impossible date", "2026-11-22-feb30.json", changeset(statement(date="2022-02-30")), "event 1: /date", "is not a valid date"),
+    ("quote too long", "2026-11-22-long-quote.json", changeset(statement(quote="word " * 80)), "event 1: /quote", "maxLength is 300"),
+    ("unknown source", "2026-11-22-nosource.json", changeset(claims(apogee(), source="no-such-source")), "event 1: /source", "unknown source 'no-such-source' (register it in an earlier event)"),
+    ("unknown claimant", "2026-11-22-noclaimant.json", changeset(claims(apogee(claimant="kr-navy"))), "event 1: /claims/0/claimant", "unknown actor 'kr-navy'"),
+    ("no claimant at all", "2026-11-22-anonymous.json", changeset({k: v for k, v in claims(apogee()).items() if k != "claimant"}), "event 1: /claims/0/claimant", "required field is missing (on the claim or the event)"),
+    ("dangling launch link", "2026-11-22-dangling.json", changeset(statement(launches=["2022-02-30-1"])), "event 1: /launches/0", "unknown launch '2022-02-30-1'"),
+    ("claims on a missing launch", "2026-11-22-nolaunch.json", changeset(claims(apogee(), launch="2022-01-31-1")), "event 1: /launch_id", "unknown launch '2022-01-31-1'"),
+    ("duplicate launch", "2026-11-22-duplaunch.json", changeset(claims({"attribute": "korea_date", "value": "2022-01-30"}) | {"type": "launch"}), "event 1: /launch_id", "launch '2022-01-30-1' already exists"),
+    ("duplicate source", "2026-11-22-dupsource.json", changeset({"type": "source", "source_id": SOURCE, "kind": "news_article", "publisher": "P", "published": "2022-01-01"}), "event 1: /source_id", f"source '{SOURCE}' is already registered by events/2026-11-22-epoch-times-2022-01-31.json event 1"),
+    ("duplicate event id", "2026-11-22-dupid.json", changeset(claims(apogee(), id="same"), claims(apogee(), id="same")), "event 2: /id", "event ID '2026-11-22-dupid/same' is already used"),
+    ("launch without a date", "2026-11-22-undated.json", changeset(claims(apogee(), launch="2022-02-01-1") | {"type": "launch"}), "event 1: /claims", "a new launch needs a korea_date or launched_at claim"),
+    ("fact after recording", "2026-11-22-prophecy.json", changeset(statement(date="2026-12-25")), "event 1: /date", "is after the changeset was recorded"),
+    ("month not on the 1st", "2026-11-22-month.json", changeset(statement(date="2022-01-15", date_precision="month")), "event 1: /date", "is the 1st of the month, not 2022-01-15"),
+    ("week not on a Monday", "2026-11-22-week.json", changeset(statement(date="2022-01-05", date_precision="week")), "event 1: /date", "the Monday that starts it"),
+    ("correction of nothing", "2026-11-22-fix-nothing.json", changeset({"type": "correction", "target": "claim:2026-11-22-nope/1.1", "claim": apogee(), "reason": "typo", "source": SOURCE}), "event 1: /target", "no claim '2026-11-22-nope/1.1' to act on"),
+    ("correction without the claim", "2026-11-22-fix-empty.json", changeset({"type": "correction", "target": "claim:2026-11-22-epoch-times-2022-01-31/8.9", "set": {"value": 1}, "reason": "typo", "source": SOURCE}), "event 1: /claim", "gives the replacing claim in `claim`"),
+    ("correction changing the attribute", "2026-11-22-fix-attr.json", changeset({"type": "correction", "target": "claim:2026-11-22-epoch-times-2022-01-31/8.9", "claim": {"attribute": "range_km", "original": {"text": "1 km", "value": 1, "unit": "km"}}, "reason": "typo", "source": SOURCE}), "event 1: /claim/attribute", "must be about 'apogee_km'"),
+    ("retraction of nothing", "2026-11-22-retract-nothing.json", changeset({"type": "retraction", "target": "statement:no-such-statement", "reason": "gone"}), "event 1: /target", "unknown statement 'no-such-statement'"),
+    ("merge into itself", "2026-11-22-merge-self.json", changeset({"type": "merge", "record_type": "launch", "from": LAUNCH, "into": LAUNCH, "reason": "same"}), "event 1: /into", "cannot be merged into itself"),
+    ("blocked without blocker", "2026-11-22-blocked.json", changeset({"type": "sanction", "action_id": "test-block", "action": "proposal_blocked", "authority": "unsc", "date": "2022-01-20", "source": SOURCE, "summary": "Blocked."}), "event 1: /blocked_by", "names who blocked it"),
+    ("source published after recording", "2026-11-22-future-source.json", changeset({"type": "source", "source_id": "tomorrow", "kind": "news_article", "publisher": "P", "published": "2027-01-01"}), "event 1: /published", "published 2027-01-01 is after the changeset was recorded"),
+    ("bad launch id", "2026-11-22-bad-launch-id.json", changeset(claims(apogee(), launch="launch-one")), "event 1: /launch_id", "launch IDs are the Korea date and a sequence number"),
+]
+
+
+@pytest.mark.parametrize("name,content,where,reason", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_changeset_is_refused_with_one_clear_line(scratch, capsys, name, content, where, reason):
+    before = snapshot(scratch.root)
+    scratch.add(name, content)
+    code = main(["build", "--root", str(scratch.root)])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "Traceback" not in out + err
+    lines = [line for line in err.splitlines() if line.startswith("events/")]
+    expected_start = f"events/{name}: {where}"
+    matching = [line for line in lines if line.startswith(expected_start) and reason in line]
+    assert matching, f"no line starting {expected_start!r} with {reason!r} in:\n{err}"
+    assert "nothing was written" in err
+    assert snapshot(scratch.root) == before
+
+
+def test_there_are_at_least_thirty_distinct_cases():
+    assert len(CASES) >= 30
+    assert len({c[4] for c in CASES}) >= 30, "cases should each test their own message"

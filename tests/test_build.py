@@ -1,0 +1,65 @@
+"""The main job on the committed dataset: it rebuilds, checks, and gives the same bytes every time."""
+import os
+import shutil
+
+from conftest import ROOT, run_script, snapshot
+
+
+def test_committed_package_rebuilds_and_passes_every_check(scratch):
+    before = snapshot(ROOT)
+    done = scratch.run("build")
+    assert done.returncode == 0, done.stdout + done.stderr
+    for n, layer in enumerate(["event files", "log integrity", "tables", "expectations", "drift"], start=1):
+        assert f"{n}. {layer}" in done.stdout
+    assert "2 launches" in done.stdout and "19 claims" in done.stdout and "2 sources" in done.stdout
+    assert snapshot(scratch.root) == before, "a rebuild of the committed log changed the committed outputs"
+
+
+def test_check_passes_on_the_committed_package_and_writes_nothing(scratch):
+    before = snapshot(scratch.root)
+    done = scratch.run("check")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "5. drift          ok" in done.stdout
+    assert snapshot(scratch.root) == before
+
+
+def test_check_reports_a_hand_edited_table_as_drift(scratch):
+    path = scratch.root / "data" / "launches.csv"
+    path.write_text(path.read_text().replace("1998.8", "2000"))
+    done = scratch.run("check")
+    assert done.returncode == 1
+    assert "data/launches.csv: differs from a fresh rebuild" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_check_reports_missing_and_stray_tables(scratch):
+    (scratch.root / "data" / "firings.csv").unlink()
+    (scratch.root / "data" / "notes.csv").write_text("x\n")
+    done = scratch.run("check")
+    assert done.returncode == 1
+    assert "data/firings.csv: missing" in done.stderr
+    assert "data/notes.csv: is not produced by the build" in done.stderr
+
+
+def test_builds_are_byte_identical_across_time_zone_locale_and_hash_seed(tmp_path, scratch):
+    other = tmp_path / "other"
+    shutil.copytree(scratch.root, other)
+    shutil.rmtree(other / "data")
+    (other / "datapackage.json").unlink()
+    runs = []
+    for root, tz, locale, seed in ((scratch.root, "Asia/Seoul", "C.UTF-8", "1"),
+                                   (other, "America/Los_Angeles", "POSIX", "4242")):
+        env = dict(os.environ, TZ=tz, LC_ALL=locale, LANG=locale, PYTHONHASHSEED=seed)
+        done = run_script(root, "build", env=env)
+        assert done.returncode == 0, done.stdout + done.stderr
+        runs.append(snapshot(root))
+    assert runs[0] == runs[1] == snapshot(ROOT)
+
+
+def test_outputs_follow_the_file_conventions():
+    for path in sorted((ROOT / "data").glob("*.csv")) + [ROOT / "datapackage.json"]:
+        raw = path.read_bytes()
+        assert not raw.startswith(b"\xef\xbb\xbf"), f"{path.name} has a BOM"
+        assert b"\r" not in raw, f"{path.name} has CR line ends"
+        assert raw.endswith(b"\n"), f"{path.name} lacks a final newline"
+        raw.decode("utf-8")

@@ -1,0 +1,61 @@
+"""The tables as of a past recorded time, and as reported by a past date."""
+from conftest import ROOT, changeset, snapshot
+from dprk_timeline.cli import main
+from helpers import tables
+
+FIRST, SECOND = "2026-11-22T03:14:00Z", "2026-11-22T03:15:00Z"  # the two founding changesets
+
+
+def test_as_of_a_recorded_time_between_the_founding_changesets_holds_only_the_first_report():
+    t = tables(ROOT, as_of="2026-11-22T03:14:30Z")
+    assert set(t["launches"]) == {"2022-01-05-1"}
+    assert set(t["sources"]) == {"washington-examiner-2022-01-05-launch"}
+    assert not t["sanctions"] and len(t["statements"]) == 9
+    assert tables(ROOT, as_of=SECOND)["launches"].keys() == {"2022-01-05-1", "2022-01-30-1"}
+    assert not tables(ROOT, as_of="2026-11-22T03:00:00Z")["launches"]
+
+
+def test_reported_by_keeps_only_what_sources_had_published():
+    assert not tables(ROOT, reported_by="2022-01-04")["launches"]
+    jan5 = tables(ROOT, reported_by="2022-01-05")
+    assert set(jan5["launches"]) == {"2022-01-05-1"} and not jan5["sanctions"]
+    assert {s["source_id"] for s in jan5["statements"].values()} == {"washington-examiner-2022-01-05-launch"}
+    jan31 = tables(ROOT, reported_by="2022-01-31")
+    assert set(jan31["launches"]) == {"2022-01-05-1", "2022-01-30-1"} and len(jan31["sanctions"]) == 3
+
+
+def test_reported_by_applies_a_correction_only_once_its_source_is_public(scratch):
+    source = {"type": "source", "source_id": "test-later-source", "kind": "news_article", "publisher": "P",
+              "published": "2022-02-10"}
+    fix = {"type": "correction", "target": "claim:2026-11-22-epoch-times-2022-01-31/8.8", "source": "test-later-source",
+           "reason": "A later report gives a lower top speed.",
+           "claim": {"attribute": "max_speed_mach", "original": {"text": "Mach 15", "value": 15, "unit": "mach"}}}
+    extra = {"type": "claims", "launch_id": "2022-01-30-1", "source": "test-later-source", "claimant": "jp-gov",
+             "claims": [{"attribute": "flight_time_s", "original": {"text": "30 minutes", "value": 30, "unit": "min"}}]}
+    scratch.add("2026-11-22-later.json", changeset(source, fix, extra))
+    then = tables(scratch.root, reported_by="2022-01-31")["launches"]["2022-01-30-1"]
+    assert then["max_speed_mach"] == 16 and then["flight_time_s"] is None
+    later = tables(scratch.root, reported_by="2022-02-10")["launches"]["2022-01-30-1"]
+    assert later["max_speed_mach"] == 15 and later["flight_time_s"] == 1800
+    assert tables(scratch.root)["launches"]["2022-01-30-1"]["max_speed_mach"] == 15
+
+
+def test_time_travel_writes_to_out_and_never_over_data(tmp_path, capsys):
+    before = snapshot(ROOT)
+    assert main(["build", "--reported-by", "2022-01-05"]) == 2
+    assert "--out DIR" in capsys.readouterr().err
+    out = tmp_path / "jan5"
+    assert main(["build", "--reported-by", "2022-01-05", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "1 launches" in printed and "5. drift          skipped" in printed
+    assert (out / "data" / "launches.csv").read_text().count("\n") == 2
+    assert (out / "datapackage.json").exists()
+    assert snapshot(ROOT) == before
+
+
+def test_an_invalid_time_is_refused_by_the_command_line(capsys):
+    try:
+        main(["build", "--as-of", "yesterday", "--out", "/tmp/x"])
+    except SystemExit as exit:
+        assert exit.code == 2
+    assert "is not an ISO 8601 time" in capsys.readouterr().err
