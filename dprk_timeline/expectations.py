@@ -143,17 +143,16 @@ def run(tables: dict[str, pd.DataFrame], today: dt.date | None = None) -> tuple[
         batch_definition = source.add_dataframe_asset(f"frame-{n}").add_batch_definition_whole_dataframe("all")
         batch = batch_definition.get_batch(batch_parameters={"dataframe": suite.data})
         expectation_suite = gx.ExpectationSuite(name=f"suite-{n}")
-        descriptions = {}
         for description, expectation in suite.expectations:
+            expectation.meta = {"description": description}
             expectation_suite.add_expectation(expectation)
-            descriptions[expectation.id] = description
         result = batch.validate(expectation_suite, result_format={
             "result_format": "COMPLETE", "unexpected_index_column_names": suite.key})
         for outcome in result.results:
             count += 1
             if outcome.success:
                 continue
-            description = descriptions.get(outcome.expectation_config.id, outcome.expectation_config.type)
+            description = (outcome.expectation_config.meta or {}).get("description", outcome.expectation_config.type)
             info = outcome.exception_info or {}
             if info.get("raised_exception"):
                 reason = f"{description}: could not be evaluated: {info.get('exception_message')}"

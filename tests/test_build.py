@@ -63,3 +63,32 @@ def test_outputs_follow_the_file_conventions():
         assert b"\r" not in raw, f"{path.name} has CR line ends"
         assert raw.endswith(b"\n"), f"{path.name} lacks a final newline"
         raw.decode("utf-8")
+
+
+def test_table_layer_reports_file_row_field_and_reason(tmp_path):
+    from dprk_timeline.build import validate_package
+    shutil.copytree(ROOT / "data", tmp_path / "data")
+    shutil.copy(ROOT / "datapackage.json", tmp_path / "datapackage.json")
+    launches = tmp_path / "data" / "launches.csv"
+    launches.write_text(launches.read_text().replace("1998.8", "very high"))
+    claims = tmp_path / "data" / "claims.csv"
+    claims.write_text(claims.read_text().replace(",kr-jcs,", ",kr-nobody,", 1))
+    rows, problems = validate_package(tmp_path)
+    lines = [str(p) for p in problems]
+    assert any(line.startswith("data/launches.csv: row 3, field apogee_km: type-error") for line in lines), lines
+    assert any(line.startswith("data/claims.csv: ") and "foreign-key" in line for line in lines), lines
+
+
+def test_a_build_failing_its_expectations_writes_nothing(scratch):
+    from conftest import changeset
+    before = snapshot(scratch.root)
+    scratch.add("2026-11-22-too-high.json", changeset({
+        "type": "claims", "launch_id": "2022-01-30-1", "source": "epoch-times-2022-01-31-hwasong-12", "claimant": "kr-jcs",
+        "claims": [{"attribute": "apogee_km", "original": {"text": "9,000 miles", "value": 9000, "unit": "mi"}}]}))
+    done = scratch.run("build")
+    assert done.returncode == 1
+    assert "4. expectations   FAILED" in done.stdout
+    assert "launches: apogee_km is between 0 and 10,000 km: fails for 2022-01-30-1" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert snapshot(scratch.root) == before
+    assert not list(scratch.root.glob(".build-*")), "the staging folder was left behind"

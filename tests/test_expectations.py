@@ -1,0 +1,54 @@
+"""The Great Expectations layer catches what the schemas cannot: one log with several faults, each
+reported with the rows that break it; and the committed data passes every expectation."""
+from conftest import ROOT, changeset
+from dprk_timeline.build import render_all, write_files
+from dprk_timeline.expectations import run
+from dprk_timeline.load import load_all
+from helpers import replayed
+
+SOURCE = "epoch-times-2022-01-31-hwasong-12"
+
+
+def expectation_problems(root, tmp_path):
+    state, problems = replayed(root)
+    assert not problems, [str(p) for p in problems]
+    write_files(tmp_path / "package", render_all(state))
+    count, problems = run(load_all(tmp_path / "package"))
+    return count, [str(p) for p in problems]
+
+
+def test_committed_data_meets_every_expectation(tmp_path):
+    count, problems = expectation_problems(ROOT, tmp_path)
+    assert count >= 10 and problems == []
+
+
+def test_faults_are_reported_by_the_expectation_they_break(scratch, tmp_path):
+    scratch.add("2026-11-22-faults.json", changeset(
+        # the military's Korea date now contradicts the UTC time (22:52 UTC on the 29th is the 30th in Korea)
+        {"type": "claims", "launch_id": "2022-01-30-1", "source": SOURCE, "claimant": "kr-jcs",
+         "claims": [{"attribute": "korea_date", "value": "2022-01-31"}]},
+        # a statement answering a launch ten days before it happened
+        {"type": "statement", "statement_id": "test-early", "source": SOURCE, "actor": "kr-gov", "date": "2022-01-20",
+         "stance": "concern", "summary": "Too early.", "launches": ["2022-01-30-1"]},
+        # a quote kept with its quotation marks, and a summary that is the quote
+        {"type": "statement", "statement_id": "test-quoted", "source": SOURCE, "actor": "kr-gov", "date": "2022-01-30",
+         "stance": "concern", "quote": "“stronger”", "summary": "“stronger”"},
+        # eight launches in January 2022, where the source counted seven
+        *[{"type": "launch", "launch_id": f"2022-01-{day:02d}-1", "source": SOURCE, "claimant": "kr-jcs",
+           "claims": [{"attribute": "korea_date", "value": f"2022-01-{day:02d}"}]} for day in range(10, 16)],
+        # a salvo of 40
+        {"type": "claims", "launch_id": "2022-01-10-1", "source": SOURCE, "claimant": "kr-jcs",
+         "claims": [{"attribute": "missile_count", "original": {"text": "40 missiles", "value": 40, "unit": "missiles"}}]},
+    ))
+    count, problems = expectation_problems(scratch.root, tmp_path)
+    expected = [
+        "launches (timed): korea_date is the UTC launch time + 9 h: fails for 2022-01-30-1",
+        "launch_statements: no statement is dated before the launch it answers: fails for 2022-01-30-1/test-early",
+        "statements: quotes are given without their quotation marks: fails for test-quoted",
+        "statements: summaries are in the dataset's own words, not the quote: fails for test-quoted",
+        "context (launch counts): no period holds more launches than a source counted for it: fails for 2022-01-seven-tests",
+        "launches: missile_count is between 1 and 30: fails for 2022-01-10-1",
+    ]
+    for line in expected:
+        assert line in problems, f"{line!r} not in {problems}"
+    assert len(problems) == len(expected), problems
