@@ -13,6 +13,7 @@ check passed, so a failed build leaves data/ exactly as it was.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 import subprocess
@@ -95,7 +96,6 @@ def append_only(root: Path, base: str, changesets: list[log.Changeset]) -> list[
             problems.append(Problem("integrity", name, f"changeset was edited since {base}; the log is append-only "
                                                        "(write a correction in a new changeset)", "changeset"))
         try:
-            import json
             base_latest = max(base_latest, json.loads(old)["recorded_at"])
         except (ValueError, KeyError, TypeError):
             pass

@@ -101,13 +101,17 @@ def _problems(validator, instance, file: str, where: str) -> list[Problem]:
     return [problem for _, problem in sorted(best.values(), key=lambda item: item[1].pointer)]
 
 
+def check_event(event: dict, file: str, where: str) -> list[Problem]:
+    """Schema problems of one event."""
+    return _problems(validators()[1], event, file, where)
+
+
 def check_changeset(changeset: Changeset) -> list[Problem]:
     """Schema problems of one changeset: first its envelope, then each event."""
-    changeset_validator, event_validator = validators()
-    problems = _problems(changeset_validator, changeset.body, changeset.file, "changeset")
+    problems = _problems(validators()[0], changeset.body, changeset.file, "changeset")
     events = changeset.body.get("events")
     if isinstance(events, list):
         for position, event in enumerate(events, start=1):
             if isinstance(event, dict):
-                problems += _problems(event_validator, event, changeset.file, f"event {position}")
+                problems += check_event(event, changeset.file, f"event {position}")
     return problems

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from . import event_schema
 from .log import Changeset, Event
 from .problems import Problem
 from .units import MEASURES, normalise
@@ -424,8 +425,7 @@ class Replay:
         merged = {k: v for k, v in record.items() if k != "event"}
         merged.update(fields)
         merged.update({"type": kind})
-        from .event_schema import _problems, validators  # the record must stay schema-valid
-        found = _problems(validators()[1], merged, event.changeset.file, event.label)
+        found = event_schema.check_event(merged, event.changeset.file, event.label)  # must stay schema-valid
         for p in found:
             self.problem(event, "/set" + (p.pointer if p.pointer != "/" else ""), p.reason)
         if found:
