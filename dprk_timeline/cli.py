@@ -9,6 +9,8 @@ from pathlib import Path
 
 from .build import LAYERS, run
 from .paths import ROOT
+
+DEFAULT_CNS = ROOT.parent / "shared" / "upstream" / "cns-via-nagix"
 from .problems import CheckFailed
 
 
@@ -39,6 +41,15 @@ def parser(command: str) -> argparse.ArgumentParser:
         p.add_argument("--reported-by", type=_date, metavar="DATE",
                        help="only what sources published by this date said (what was publicly claimed then)")
         p.add_argument("--out", type=Path, metavar="DIR", help="write the package here (required with --as-of/--reported-by)")
+    elif command == "import-cns":
+        p = argparse.ArgumentParser(prog="scripts/import_cns.py", description=(
+            "Append a changeset with what a snapshot of the CNS North Korea Missile Test Database (as derived by "
+            "nagix/nk-missile-tests) adds or changes. Importing the same snapshot again appends nothing."))
+        p.add_argument("folder", nargs="?", type=Path, default=DEFAULT_CNS,
+                       help="folder with test.en.json, missile.en.json and facility.en.json (default: %(default)s)")
+        p.add_argument("--commit", required=True, help="upstream commit of the snapshot (40 hex digits)")
+        p.add_argument("--published", required=True, type=_date, help="date of that commit (YYYY-MM-DD)")
+        p.add_argument("--author", default="dprk-timeline CNS importer", help="author of the changeset")
     else:
         p = argparse.ArgumentParser(prog="scripts/check.py", description=(
             "Check events/ and the committed data/ without writing anything (what CI runs on a pull request)."))
@@ -58,6 +69,55 @@ def summary(result) -> str:
             f"{rows['data/parties.csv']} parties, {len(state.sources)} sources")
 
 
+def import_cns(args) -> int:
+    import re
+
+    from .importers import append_changeset, current_state, recorded_now
+    from .importers.cns import ATTRIBUTION, SnapshotError, plan_import, read_snapshot
+
+    if not re.fullmatch(r"[0-9a-f]{40}", args.commit):
+        print(f"error: --commit {args.commit!r} is not a 40-digit hexadecimal commit", file=sys.stderr)
+        return 2
+    try:
+        snapshot = read_snapshot(args.folder)
+    except SnapshotError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    for line in snapshot.report:
+        print(f"warning: {line}")
+    state, changesets = current_state(args.root)
+    source = {
+        "source_id": f"cns-missile-tests-{args.commit[:7]}", "kind": "research_dataset",
+        "publisher": "James Martin Center for Nonproliferation Studies (CNS), for the Nuclear Threat Initiative; "
+                     "derived by the nagix/nk-missile-tests repository",
+        "title": "CNS North Korea Missile Test Database (nagix/nk-missile-tests data files)",
+        "published": args.published, "url": "https://github.com/nagix/nk-missile-tests", "version": f"commit {args.commit}",
+        "terms": "Facts from CNS/NTI, cited with the attribution; the repository is Apache-2.0; "
+                 "CNS's description prose is not copied.",
+        "attribution": ATTRIBUTION,
+    }
+    plan = plan_import(snapshot, state, source)
+    for note in plan.notes:
+        print(f"note: {note}")
+    if not plan.events:
+        print(f"nothing to import: the log already holds everything in {args.folder}")
+        return 0
+    body = {"recorded_at": recorded_now(changesets), "author": args.author,
+            "message": (f"Import of the CNS North Korea Missile Test Database, snapshot {args.commit[:7]}: "
+                        f"{plan.new_launches} new launches, {plan.new_claims} claims, {plan.corrections} corrections "
+                        f"(revised upstream), {plan.retractions} retractions (removed upstream)."),
+            "events": plan.events}
+    path = append_changeset(args.root, f"{body['recorded_at'][:10]}-import-cns-{args.commit[:7]}", body, changesets)
+    print(f"wrote {log_path(path, args.root)}: {len(plan.events)} events; {body['message'].split(': ', 1)[1]}")
+    print("next: run scripts/build.py to rebuild data/, then commit both")
+    return 0
+
+
+def log_path(path: Path, root: Path) -> str:
+    from .log import display_path
+    return display_path(path, root)
+
+
 def main(argv: list[str]) -> int:
     command, args = argv[0], parser(argv[0]).parse_args(argv[1:])
     travel = command == "build" and (args.as_of or args.reported_by)
@@ -65,6 +125,8 @@ def main(argv: list[str]) -> int:
         print("error: --as-of and --reported-by write a past state to --out DIR, never over data/", file=sys.stderr)
         return 2
     try:
+        if command == "import-cns":
+            return import_cns(args)
         if command == "build":
             result = run(args.root, write=not args.out, out=args.out, as_of=args.as_of, reported_by=args.reported_by)
         else:
@@ -72,8 +134,8 @@ def main(argv: list[str]) -> int:
     except CheckFailed as failed:
         done = LAYERS.index(failed.layer)
         for n, layer in enumerate(LAYERS[:done], start=1):
-            print(f"{n}. {layer:<14} ok")
-        print(f"{done + 1}. {failed.layer:<14} FAILED: {len(failed.problems)} problem(s)")
+            print(f"{n}. {layer:<14} ok", flush=True)
+        print(f"{done + 1}. {failed.layer:<14} FAILED: {len(failed.problems)} problem(s)", flush=True)
         for problem in failed.problems:
             print(str(problem), file=sys.stderr)
         print("nothing was written" if command == "build" else "checks failed", file=sys.stderr)

@@ -27,7 +27,7 @@ RANKING = {"missile_type": KINDS_NAMING, "missile_class": KINDS_NAMING, "outcome
 
 RELATIVE_TOLERANCE = 0.10
 TIME_TOLERANCE = dt.timedelta(minutes=30)
-NUMERIC = {"apogee_km", "range_km", "max_speed_mach", "flight_time_s"}
+NUMERIC = {"apogee_km", "range_km", "max_speed_mach", "flight_time_s", "bearing_deg"}
 NOT_COMPARED = {"launch_area", "landing_area"}
 VAGUE_CLASSES = {"BM", "Unknown"}
 

@@ -29,7 +29,7 @@ LAUNCH_ATTRIBUTES = ["launched_at", "korea_date", "site", "launch_area", "landin
                      "missile_class", "missile_count", "apogee_km", "range_km", "max_speed_mach",
                      "flight_time_s", "trajectory", "outcome"]
 FIRING_ATTRIBUTES = ["launched_at", "missile_type", "apogee_km", "range_km", "max_speed_mach", "flight_time_s",
-                     "outcome"]
+                     "bearing_deg", "landing_area", "outcome"]
 COLUMN = {"launched_at": "launched_at_utc", "site": "site_id", "missile_type": "missile_type_id"}
 KOREA = dt.timezone(dt.timedelta(hours=9))
 
@@ -111,9 +111,12 @@ class Projection:
             row["launched_at_utc"] = min(times)
             chosen.setdefault("launched_at", next(c for c in claims if c.value == min(times)
                                                   and c.attribute == "launched_at"))
-        types = {m["missile_type_id"] for m in missile_rows if m["missile_type_id"]}
-        if row["missile_type_id"] is None and len(types) == 1:
-            row["missile_type_id"] = types.pop()
+        for column in ("missile_type_id", "landing_area", "outcome"):
+            shared = {m[column] for m in missile_rows if m[column]}
+            if row[column] is None and len(shared) == 1:
+                row[column] = shared.pop()  # what every missile of the salvo has in common
+            elif row[column] is None and column == "outcome" and len(shared) > 1:
+                row[column] = "mixed"
         if row["launched_at_utc"]:
             row["time_precision"] = chosen["launched_at"].precision
             if row["korea_date"] is None:
@@ -151,6 +154,7 @@ class Projection:
                 "source_published": day_of(self.published[claim.source]), "event_id": claim.event.id,
                 "recorded_at": claim.event.changeset.recorded_at, "status": claim.status,
                 "replaced_by": claim.replaced_by or None, "used": claim.id in self.used,
+                "source_record": claim.source_record or None,
                 "note": claim.note or None,
             })
         return rows
@@ -208,7 +212,7 @@ def project(state: State) -> dict[str, list[dict]]:
                         "latitude": s.get("latitude"), "longitude": s.get("longitude"),
                         "aliases": LIST_SEPARATOR.join(s.get("aliases", [])) or None, "source_id": s["source"]}
                        for sid, s in state.sites.items()]
-    tables["missile_types"] = [{"missile_type_id": mid, "name": m["name"], "class": m.get("class"),
+    tables["missile_types"] = [{"missile_type_id": mid, "name": m["name"], "class": m.get("class"), "maneuver": m.get("maneuver"),
                                 "aliases": LIST_SEPARATOR.join(m.get("aliases", [])) or None, "source_id": m["source"]}
                                for mid, m in state.missile_types.items()]
     tables["actors"] = [{"actor_id": aid, "name": a["name"], "kind": a["kind"], "country": a.get("country"),

@@ -6,6 +6,7 @@ MEASURES = {
     "range_km": ("km", {"km": 1.0, "m": 0.001, "mi": 1.609344, "nmi": 1.852}),
     "max_speed_mach": ("mach", {"mach": 1.0}),
     "flight_time_s": ("s", {"s": 1.0, "min": 60.0}),
+    "bearing_deg": ("deg", {"deg": 1.0}),
     "missile_count": ("missiles", {"missiles": 1.0}),
 }
 

@@ -1,4 +1,5 @@
 """Shared fixtures: a scratch copy of the checkout to build in, and helpers to add changesets to it."""
+import datetime as dt
 import hashlib
 import json
 import shutil
@@ -22,11 +23,14 @@ def snapshot(root: Path) -> dict[str, str]:
 class Scratch:
     """A copy of events/, data/ and datapackage.json in a temporary folder, built with --root."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, changesets: list[str] | None = None):
         self.root = path
-        for name in ("events", "data"):
-            shutil.copytree(ROOT / name, path / name)
+        shutil.copytree(ROOT / "data", path / "data")
         shutil.copy(ROOT / "datapackage.json", path / "datapackage.json")
+        (path / "events").mkdir()
+        for source in sorted((ROOT / "events").glob("*.json")):
+            if changesets is None or source.stem in changesets:
+                shutil.copy(source, path / "events" / source.name)
 
     def add(self, name: str, content) -> Path:
         path = self.root / "events" / name
@@ -47,12 +51,25 @@ def run_script(root: Path, command: str, *args, env=None) -> subprocess.Complete
     return subprocess.run([PYTHON, str(script), "--root", str(root), *args], capture_output=True, text=True, env=env)
 
 
+FOUNDING = ["2026-11-22-washington-examiner-2022-01-05", "2026-11-22-epoch-times-2022-01-31"]
+# After every committed changeset, so that a test's changeset goes at the end of the log.
+NEXT = (max(dt.datetime.fromisoformat(json.loads(p.read_text())["recorded_at"].replace("Z", "+00:00"))
+            for p in (ROOT / "events").glob("*.json")) + dt.timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 @pytest.fixture
 def scratch(tmp_path) -> Scratch:
+    """A copy of the whole log."""
     return Scratch(tmp_path / "checkout")
 
 
-def changeset(*events, recorded_at="2026-11-22T03:16:00Z", **extra) -> dict:
+@pytest.fixture
+def founding(tmp_path) -> Scratch:
+    """A copy of the log as the two founding reports left it: small, and stable as the log grows."""
+    return Scratch(tmp_path / "founding", FOUNDING)
+
+
+def changeset(*events, recorded_at=NEXT, **extra) -> dict:
     body = {"recorded_at": recorded_at, "author": "test", "message": "a test changeset", "events": list(events)}
     body.update(extra)
     return body

@@ -1,9 +1,10 @@
 """Merged changesets are never edited or removed, and new ones go at the end of the log."""
+import datetime as dt
 import subprocess
 
 import pytest
 
-from conftest import changeset
+from conftest import NEXT, changeset
 from dprk_timeline.build import append_only, read_log
 from dprk_timeline.cli import main
 
@@ -45,7 +46,8 @@ def test_a_new_changeset_recorded_before_the_merged_ones_is_refused(repo, capsys
                                                     recorded_at="2026-11-22T03:14:30Z"))
     code, err = check(repo.root, capsys)
     assert code == 1
-    assert "recorded_at 2026-11-22T03:14:30Z is not after the newest changeset already merged (2026-11-22T03:15:00Z)" in err
+    latest = (dt.datetime.fromisoformat(NEXT.replace("Z", "+00:00")) - dt.timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert f"recorded_at 2026-11-22T03:14:30Z is not after the newest changeset already merged ({latest})" in err
 
 
 def test_a_new_changeset_at_the_end_of_the_log_is_accepted(repo):

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import changeset, snapshot
+from conftest import NEXT, changeset, snapshot
 from dprk_timeline.cli import main
 
 SOURCE = "epoch-times-2022-01-31-hwasong-12"
@@ -92,10 +92,10 @@ CASES = [
 
 
 @pytest.mark.parametrize("name,content,where,reason", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_bad_changeset_is_refused_with_one_clear_line(scratch, capsys, name, content, where, reason):
-    before = snapshot(scratch.root)
-    scratch.add(name, content)
-    code = main(["build", "--root", str(scratch.root)])
+def test_bad_changeset_is_refused_with_one_clear_line(founding, capsys, name, content, where, reason):
+    before = snapshot(founding.root)
+    founding.add(name, content)
+    code = main(["build", "--root", str(founding.root)])
     out, err = capsys.readouterr()
     assert code == 1
     assert "Traceback" not in out + err
@@ -104,7 +104,7 @@ def test_bad_changeset_is_refused_with_one_clear_line(scratch, capsys, name, con
     matching = [line for line in lines if line.startswith(expected_start) and reason in line]
     assert matching, f"no line starting {expected_start!r} with {reason!r} in:\n{err}"
     assert "nothing was written" in err
-    assert snapshot(scratch.root) == before
+    assert snapshot(founding.root) == before
 
 
 def test_there_are_at_least_thirty_distinct_cases():

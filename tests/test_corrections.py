@@ -15,9 +15,9 @@ def fix_apogee(value, unit="km"):
             "claim": {"attribute": "apogee_km", "original": {"text": f"{value} {unit}", "value": value, "unit": unit}}}
 
 
-def test_a_corrected_claim_is_superseded_and_its_replacement_is_used(scratch):
-    scratch.add("2026-11-22-fix.json", changeset(NEW_SOURCE, fix_apogee(2000)))
-    t = tables(scratch.root)
+def test_a_corrected_claim_is_superseded_and_its_replacement_is_used(founding):
+    founding.add("2026-11-22-fix.json", changeset(NEW_SOURCE, fix_apogee(2000)))
+    t = tables(founding.root)
     old = t["claims"][APOGEE_CLAIM]
     assert old["status"] == "superseded" and old["replaced_by"] == "2026-11-22-fix/2.1" and not old["used"]
     new = t["claims"]["2026-11-22-fix/2.1"]
@@ -27,50 +27,50 @@ def test_a_corrected_claim_is_superseded_and_its_replacement_is_used(scratch):
     assert change["change"] == "corrected" and change["reason"].startswith("The ministry") and change["source_id"] == NEW_SOURCE["source_id"]
 
 
-def test_a_correction_that_creates_a_real_disagreement_sets_the_flag(scratch):
-    scratch.add("2026-11-22-fix.json", changeset(NEW_SOURCE, fix_apogee(1500)))
-    launch = tables(scratch.root)["launches"]["2022-01-30-1"]
+def test_a_correction_that_creates_a_real_disagreement_sets_the_flag(founding):
+    founding.add("2026-11-22-fix.json", changeset(NEW_SOURCE, fix_apogee(1500)))
+    launch = tables(founding.root)["launches"]["2022-01-30-1"]
     assert launch["sources_disagree"] is True and launch["disagreements"] == "apogee_km"
 
 
-def test_a_claim_can_be_corrected_only_once(scratch):
-    scratch.add("2026-11-22-fix.json", changeset(NEW_SOURCE, fix_apogee(2000), fix_apogee(2001)))
-    _, problems = replayed(scratch.root)
+def test_a_claim_can_be_corrected_only_once(founding):
+    founding.add("2026-11-22-fix.json", changeset(NEW_SOURCE, fix_apogee(2000), fix_apogee(2001)))
+    _, problems = replayed(founding.root)
     assert [str(p) for p in problems] == [
         f"events/2026-11-22-fix.json: event 3: /target: claim '{APOGEE_CLAIM}' is already superseded"]
 
 
-def test_record_fields_are_corrected_with_set_and_stay_schema_valid(scratch):
+def test_record_fields_are_corrected_with_set_and_stay_schema_valid(founding):
     good = {"type": "correction", "target": "statement:2022-01-31-kr-moon-jae-in", "set": {"stance": "concern"},
             "reason": "Reclassified.", "source": SOURCE}
-    scratch.add("2026-11-22-fix.json", changeset(good))
-    t = tables(scratch.root)
+    founding.add("2026-11-22-fix.json", changeset(good))
+    t = tables(founding.root)
     assert t["statements"]["2022-01-31-kr-moon-jae-in"]["stance"] == "concern"
     assert t["changes"][("2026-11-22-fix/1", "statement", "2022-01-31-kr-moon-jae-in")]["detail"] == "stance"
 
     bad = dict(good, set={"stance": "angry", "statement_id": "renamed"})
-    scratch.add("2026-11-22-fix.json", changeset(bad))
-    _, problems = replayed(scratch.root)
+    founding.add("2026-11-22-fix.json", changeset(bad))
+    _, problems = replayed(founding.root)
     assert [str(p) for p in problems] == [
         "events/2026-11-22-fix.json: event 1: /set/statement_id: an ID never changes; retract the record and register a new one"]
-    scratch.add("2026-11-22-fix.json", changeset(dict(good, set={"stance": "angry"})))
-    _, problems = replayed(scratch.root)
+    founding.add("2026-11-22-fix.json", changeset(dict(good, set={"stance": "angry"})))
+    _, problems = replayed(founding.root)
     assert len(problems) == 1 and problems[0].pointer == "/set/stance" and "'angry' is not one of" in problems[0].reason
 
 
-def test_a_retracted_claim_stops_counting(scratch):
+def test_a_retracted_claim_stops_counting(founding):
     retract = {"type": "retraction", "target": "claim:2026-11-22-epoch-times-2022-01-31/8.8", "reason": "Misread the report."}
-    scratch.add("2026-11-22-retract.json", changeset(retract))
-    t = tables(scratch.root)
+    founding.add("2026-11-22-retract.json", changeset(retract))
+    t = tables(founding.root)
     assert t["claims"]["2026-11-22-epoch-times-2022-01-31/8.8"]["status"] == "retracted"
     launch = t["launches"]["2022-01-30-1"]
     assert launch["max_speed_mach"] is None and launch["claim_count"] == 13
 
 
-def test_a_retracted_launch_leaves_the_tables_and_its_links_but_not_the_history(scratch):
+def test_a_retracted_launch_leaves_the_tables_and_its_links_but_not_the_history(founding):
     retract = {"type": "retraction", "target": "launch:2022-01-05-1", "reason": "Test of retraction."}
-    scratch.add("2026-11-22-retract.json", changeset(retract))
-    t = tables(scratch.root)
+    founding.add("2026-11-22-retract.json", changeset(retract))
+    t = tables(founding.root)
     assert "2022-01-05-1" not in t["launches"]
     assert not [k for k in t["launch_statements"] if k[0] == "2022-01-05-1"]
     assert not [c for c in t["claims"].values() if c["launch_id"] == "2022-01-05-1"]
@@ -78,12 +78,12 @@ def test_a_retracted_launch_leaves_the_tables_and_its_links_but_not_the_history(
     # the ID is retired: it cannot be reused, and adding to it says why
     again = {"type": "claims", "launch_id": "2022-01-05-1", "source": SOURCE, "claimant": "kr-jcs",
              "claims": [{"attribute": "korea_date", "value": "2022-01-05"}]}
-    scratch.add("2026-11-22-retract.json", changeset(retract, again))
-    _, problems = replayed(scratch.root)
+    founding.add("2026-11-22-retract.json", changeset(retract, again))
+    _, problems = replayed(founding.root)
     assert [p.reason for p in problems] == ["unknown launch '2022-01-05-1' (it was retracted)"]
 
 
-def test_merging_two_records_of_one_launch_moves_claims_and_links(scratch):
+def test_merging_two_records_of_one_launch_moves_claims_and_links(founding):
     duplicate = {"type": "launch", "launch_id": "2022-01-30-2", "source": SOURCE, "claimant": "kr-jcs",
                  "claims": [{"attribute": "korea_date", "value": "2022-01-30"},
                             {"attribute": "apogee_km", "original": {"text": "2,000 km", "value": 2000, "unit": "km"}}]}
@@ -91,8 +91,8 @@ def test_merging_two_records_of_one_launch_moves_claims_and_links(scratch):
               "date": "2022-01-30", "stance": "concern", "summary": "A test.", "launches": ["2022-01-30-2"]}
     merge = {"type": "merge", "record_type": "launch", "from": "2022-01-30-2", "into": "2022-01-30-1",
              "reason": "Same launch: same day, area and missile."}
-    scratch.add("2026-11-22-merge.json", changeset(duplicate, answer, merge))
-    t = tables(scratch.root)
+    founding.add("2026-11-22-merge.json", changeset(duplicate, answer, merge))
+    t = tables(founding.root)
     assert set(t["launches"]) == {"2022-01-05-1", "2022-01-30-1"}
     moved = t["claims"]["2026-11-22-merge/1.2"]
     assert moved["launch_id"] == "2022-01-30-1"

@@ -22,8 +22,8 @@ def test_committed_data_meets_every_expectation(tmp_path):
     assert count >= 10 and problems == []
 
 
-def test_faults_are_reported_by_the_expectation_they_break(scratch, tmp_path):
-    scratch.add("2026-11-22-faults.json", changeset(
+def test_faults_are_reported_by_the_expectation_they_break(founding, tmp_path):
+    founding.add("2026-11-22-faults.json", changeset(
         # the military's Korea date now contradicts the UTC time (22:52 UTC on the 29th is the 30th in Korea)
         {"type": "claims", "launch_id": "2022-01-30-1", "source": SOURCE, "claimant": "kr-jcs",
          "claims": [{"attribute": "korea_date", "value": "2022-01-31"}]},
@@ -40,14 +40,14 @@ def test_faults_are_reported_by_the_expectation_they_break(scratch, tmp_path):
         {"type": "claims", "launch_id": "2022-01-10-1", "source": SOURCE, "claimant": "kr-jcs",
          "claims": [{"attribute": "missile_count", "original": {"text": "40 missiles", "value": 40, "unit": "missiles"}}]},
     ))
-    count, problems = expectation_problems(scratch.root, tmp_path)
+    count, problems = expectation_problems(founding.root, tmp_path)
     expected = [
         "launches (timed): korea_date is the UTC launch time + 9 h: fails for 2022-01-30-1",
         "launch_statements: no statement is dated before the launch it answers: fails for 2022-01-30-1/test-early",
         "statements: quotes are given without their quotation marks: fails for test-quoted",
         "statements: summaries are in the dataset's own words, not the quote: fails for test-quoted",
         "context (launch counts): no period holds more launches than a source counted for it: fails for 2022-01-seven-tests",
-        "launches: missile_count is between 1 and 30: fails for 2022-01-10-1",
+        "launches: missile_count is between 1 and 20: fails for 2022-01-10-1",
     ]
     for line in expected:
         assert line in problems, f"{line!r} not in {problems}"

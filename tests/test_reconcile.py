@@ -2,6 +2,8 @@
 from types import SimpleNamespace
 
 from conftest import ROOT
+
+FOUNDING = "2026-11-22T03:15:00Z"  # recorded time of the second founding changeset
 from dprk_timeline.reconcile import disagree, pick
 from dprk_timeline.replay import Claim
 from helpers import tables
@@ -60,8 +62,8 @@ def test_categories_disagree_on_any_difference_but_a_bare_ballistic_class_agrees
     assert not disagree([claim("landing_area", "Sea of Japan", "kr-jcs"), claim("landing_area", "East Sea", "jp-gov")])
 
 
-def test_committed_launch_of_30_january_2022_reconciles_as_documented():
-    t = tables(ROOT)
+def test_founding_launch_of_30_january_2022_reconciles_as_documented():
+    t = tables(ROOT, as_of=FOUNDING)
     launch = t["launches"]["2022-01-30-1"]
     assert launch["korea_date"] == "2022-01-30"
     assert launch["launched_at_utc"] == "2022-01-29T22:52:00Z"  # JCS: approximately 7:52 a.m. Korea time
@@ -79,8 +81,8 @@ def test_committed_launch_of_30_january_2022_reconciles_as_documented():
     assert {(c["original_value"], c["original_unit"], c["value_number"], c["unit"]) for c in claims} == {(1242, "mi", 1998.8, "km")}
 
 
-def test_committed_launch_of_5_january_2022_is_dated_in_korea_and_reported_by_others():
-    launch = tables(ROOT)["launches"]["2022-01-05-1"]
+def test_founding_launch_of_5_january_2022_is_dated_in_korea_and_reported_by_others():
+    launch = tables(ROOT, as_of=FOUNDING)["launches"]["2022-01-05-1"]
     assert launch["korea_date"] == "2022-01-05" and launch["time_precision"] == "day"
     assert launch["launched_at_utc"] is None
     assert launch["missile_class"] == "BM" and launch["missile_count"] == 1

@@ -1,0 +1,9 @@
+#!/usr/bin/env python3
+"""Import a snapshot of the CNS North Korea Missile Test Database into the log. --help for options."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from dprk_timeline.cli import main  # noqa: E402
+
+sys.exit(main(["import-cns", *sys.argv[1:]]))
