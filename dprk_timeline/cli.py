@@ -10,7 +10,10 @@ from pathlib import Path
 from .build import LAYERS, run
 from .paths import ROOT
 
-DEFAULT_CNS = ROOT.parent / "shared" / "upstream" / "cns-via-nagix"
+UPSTREAM = ROOT.parent / "shared" / "upstream"
+DEFAULT_CNS = UPSTREAM / "cns-via-nagix"
+DEFAULT_UN = UPSTREAM / "un-sc-consolidated" / "consolidated_2026-02-27.xml"
+DEFAULT_OFAC = UPSTREAM / "ofac-sdn-dprk"
 from .problems import CheckFailed
 
 
@@ -50,6 +53,18 @@ def parser(command: str) -> argparse.ArgumentParser:
         p.add_argument("--commit", required=True, help="upstream commit of the snapshot (40 hex digits)")
         p.add_argument("--published", required=True, type=_date, help="date of that commit (YYYY-MM-DD)")
         p.add_argument("--author", default="dprk-timeline CNS importer", help="author of the changeset")
+    elif command == "import-un":
+        p = argparse.ArgumentParser(prog="scripts/import_un.py", description=(
+            "Append a changeset with the DPRK (1718) entries of a UN Security Council Consolidated List XML file "
+            "that the log does not hold yet. Importing the same file again appends nothing."))
+        p.add_argument("file", nargs="?", type=Path, default=DEFAULT_UN, help="the XML file (default: %(default)s)")
+        p.add_argument("--author", default="dprk-timeline UN list importer", help="author of the changeset")
+    elif command == "import-ofac":
+        p = argparse.ArgumentParser(prog="scripts/import_ofac.py", description=(
+            "Append a changeset with what the OFAC SDN snapshots in a folder (sdn_YYYY-MM-DDTHHMMZ.csv, North Korea "
+            "related rows) add, change or remove, snapshot by snapshot. Snapshots already imported are skipped."))
+        p.add_argument("folder", nargs="?", type=Path, default=DEFAULT_OFAC, help="the folder (default: %(default)s)")
+        p.add_argument("--author", default="dprk-timeline OFAC importer", help="author of the changeset")
     else:
         p = argparse.ArgumentParser(prog="scripts/check.py", description=(
             "Check events/ and the committed data/ without writing anything (what CI runs on a pull request)."))
@@ -113,6 +128,54 @@ def import_cns(args) -> int:
     return 0
 
 
+def import_list(args, command: str) -> int:
+    """The UN and OFAC list importers: read, plan, write one changeset."""
+    from .importers import append_changeset, current_state, recorded_now
+
+    state, changesets = current_state(args.root)
+    if command == "import-un":
+        from .importers.un import ListError, plan_import, read_list
+        try:
+            generated, entries, report = read_list(args.file)
+        except ListError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        day = generated[:10]
+        source = {"source_id": f"un-consolidated-list-{day}", "kind": "official_list_snapshot",
+                  "publisher": "United Nations Security Council",
+                  "title": "Security Council Consolidated List (XML)", "published": _instant(generated),
+                  "version": f"generated {generated}", "terms": "Official public list of the United Nations.",
+                  "attribution": "United Nations Security Council Consolidated List"}
+        events, notes = plan_import(entries, state, source)
+        what, stem = f"{len(entries)} DPRK entries of the UN list generated {generated}", f"import-un-{day}"
+    else:
+        from .importers.ofac import SnapshotError, plan_import
+        try:
+            events, report, notes = plan_import(args.folder, state)
+        except SnapshotError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        what, stem = f"OFAC SDN snapshots in {args.folder.name}", "import-ofac"
+    for line in report:
+        print(f"warning: {line}")
+    for note in notes:
+        print(f"note: {note}")
+    if not events:
+        print(f"nothing to import: the log already holds the {what}")
+        return 0
+    counts = {}
+    for event in events:
+        key = event["type"] if event["type"] != "sanction" else event["action"]
+        counts[key] = counts.get(key, 0) + 1
+    summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+    body = {"recorded_at": recorded_now(changesets), "author": args.author,
+            "message": f"Import of the {what}: {summary}.", "events": events}
+    path = append_changeset(args.root, f"{body['recorded_at'][:10]}-{stem}", body, changesets)
+    print(f"wrote {log_path(path, args.root)}: {summary}")
+    print("next: run scripts/build.py to rebuild data/, then commit both")
+    return 0
+
+
 def log_path(path: Path, root: Path) -> str:
     from .log import display_path
     return display_path(path, root)
@@ -127,6 +190,8 @@ def main(argv: list[str]) -> int:
     try:
         if command == "import-cns":
             return import_cns(args)
+        if command in ("import-un", "import-ofac"):
+            return import_list(args, command)
         if command == "build":
             result = run(args.root, write=not args.out, out=args.out, as_of=args.as_of, reported_by=args.reported_by)
         else:

@@ -486,6 +486,13 @@ class Replay:
                     if into and into not in kept:
                         kept.append(into)
                     record[field_name] = kept
+        if kind == "sanction":
+            for action in self.state.sanctions.values():
+                if action.get("refers_to") == record_id:
+                    if into:
+                        action["refers_to"] = into
+                    else:
+                        del action["refers_to"]
 
     def on_merge(self, event):
         body = event.body
@@ -503,6 +510,12 @@ class Replay:
             del self.state.launches[old]
             for claim in self.state.launch_claims(old):
                 claim.launch_id = new
+        elif kind == "sanction":
+            absorbed, kept = self.state.sanctions.pop(old), self.state.sanctions[new]
+            for name in ("launches", "parties"):
+                merged = kept.get(name, []) + [v for v in absorbed.get(name, []) if v not in kept.get(name, [])]
+                if merged:
+                    kept[name] = merged
         else:
             del self.state.parties[old]
         self.state.retired[f"{kind}:{old}"] = ("merged", new)

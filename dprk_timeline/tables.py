@@ -202,7 +202,9 @@ def project(state: State) -> dict[str, list[dict]]:
     tables["parties"] = [{"party_id": pid, "name": p["name"], "kind": p["kind"],
                           "aliases": LIST_SEPARATOR.join(p.get("aliases", [])) or None,
                           "nationality": p.get("nationality"), "un_reference": p.get("un_reference"),
-                          "ofac_ent_num": p.get("ofac_ent_num"), "source_id": p["source"]}
+                          "ofac_ent_num": p.get("ofac_ent_num"), "date_of_birth": p.get("date_of_birth"),
+                          "title": p.get("title"), "remarks": p.get("remarks"), "linked_on": p.get("linked_on"),
+                          "source_id": p["source"]}
                          for pid, p in state.parties.items()]
     tables["context"] = [{"context_id": cid, "topic": c["topic"], "period_start": c.get("period_start"),
                           "period_end": c.get("period_end"), "value": c.get("value"), "unit": c.get("unit"),

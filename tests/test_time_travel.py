@@ -18,10 +18,17 @@ def test_as_of_a_recorded_time_between_the_founding_changesets_holds_only_the_fi
 def test_reported_by_keeps_only_what_sources_had_published():
     assert not tables(ROOT, reported_by="2022-01-04")["launches"]
     jan5 = tables(ROOT, reported_by="2022-01-05")
-    assert set(jan5["launches"]) == {"2022-01-05-1"} and not jan5["sanctions"]
+    assert set(jan5["launches"]) == {"2022-01-05-1"}
+    assert "ofac-designation-2021-12-10" in jan5["sanctions"] and "ofac-designation-2022-01-12" not in jan5["sanctions"]
     assert {s["source_id"] for s in jan5["statements"].values()} == {"washington-examiner-2022-01-05-launch"}
     jan31 = tables(ROOT, reported_by="2022-01-31")
-    assert set(jan31["launches"]) == {"2022-01-05-1", "2022-01-30-1"} and len(jan31["sanctions"]) == 3
+    assert set(jan31["launches"]) == {"2022-01-05-1", "2022-01-30-1"}
+    published = {sid: s["published"] for sid, s in jan31["sources"].items()}
+    for table in ("claims", "statements", "sanctions", "context"):
+        assert all(published[row["source_id"]] <= "2022-01-31" for row in jan31[table].values()), table
+    assert {"us-unsc-proposal-six-north-koreans", "unsc-blocked-us-proposal-six-north-koreans",
+            "ofac-designation-2022-01-12"} <= set(jan31["sanctions"])
+    assert not [a for a in jan31["sanctions"] if a.startswith("unsc-1718-")]  # the UN list we hold is of 2026
 
 
 def test_reported_by_applies_a_correction_only_once_its_source_is_public(scratch):

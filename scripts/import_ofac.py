@@ -1,0 +1,9 @@
+#!/usr/bin/env python3
+"""Import OFAC SDN list snapshots (North Korea related rows). --help for options."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from dprk_timeline.cli import main  # noqa: E402
+
+sys.exit(main(["import-ofac", *sys.argv[1:]]))
