@@ -20,6 +20,8 @@ from .problems import Problem
 LAUNCH_EVENTS_PER_YEAR = (1, 50)
 MISSILES_PER_YEAR_MAX = 100
 MISSILES_PER_LAUNCH = (1, 20)
+# The busiest year of the lists so far, 2022, had 18 sanctions actions about North Korea.
+SANCTIONS_PER_YEAR_MAX = 60
 # Share of launches from a research dataset with each key field: CNS had 77 % timed, 99 % with a site.
 COMPLETENESS = {"site_id": 0.95, "launched_at_utc": 0.7, "missile_type_id": 0.7, "range_km": 0.7}
 FIRST_YEAR = 1984  # the first known North Korean ballistic missile test
@@ -136,6 +138,29 @@ def derived_frames(t: dict[str, pd.DataFrame], today: dt.date) -> list[Suite]:
     suites.append(Suite("changes", history, ["launch_id"], [
         ("every launch has its creation in the changes table", gxe.ExpectColumnValuesToBeInSet(
             column="has_history", value_set=[True])),
+    ]))
+
+    sanctions = t["sanctions"]
+    listed = sanctions[sanctions["action"].isin(["designation", "amendment", "delisting"])
+                       & sanctions["authority_id"].isin(["us-ofac", "unsc"])]
+    suites.append(Suite("sanctions (from the lists)", listed, ["action_id"], [
+        ("every list action names its parties", gxe.ExpectColumnValuesToBeBetween(column="parties_named", min_value=1)),
+        ("every list action is dated to the day", gxe.ExpectColumnValuesToBeInSet(column="date_precision", value_set=["day"])),
+    ]))
+    yearly = sanctions.groupby(sanctions["date_latest"].dt.year).size()
+    suites.append(Suite("sanctions per year", pd.DataFrame({"year": yearly.index, "actions": yearly.values}), ["year"], [
+        (f"sanctions actions per year within [0, {SANCTIONS_PER_YEAR_MAX}]", gxe.ExpectColumnValuesToBeBetween(
+            column="actions", min_value=0, max_value=SANCTIONS_PER_YEAR_MAX)),
+    ]))
+    both = t["parties"].dropna(subset=["un_reference", "ofac_ent_num"])
+    suites.append(Suite("parties (on both lists)", both, ["party_id"], [
+        ("a party on both lists records the evidence that links them", gxe.ExpectColumnValuesToNotBeNull(column="linked_on")),
+    ]))
+    answered_sanctions = (t["statement_sanctions"].merge(statements[["statement_id", "date_latest"]], on="statement_id")
+                          .merge(sanctions[["action_id", "date"]], on="action_id").dropna(subset=["date"]))
+    suites.append(Suite("statement_sanctions", answered_sanctions, ["statement_id", "action_id"], [
+        ("no statement is dated before the sanctions action it answers", gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="date_latest", column_B="date", or_equal=True)),
     ]))
 
     urls = t["sources"].dropna(subset=["url"])
