@@ -106,6 +106,7 @@ def derived_frames(t: dict[str, pd.DataFrame], today: dt.date) -> list[Suite]:
     events = year.value_counts()
     missiles = t["firings"]["launch_id"].map(year).value_counts()
     per_year = pd.DataFrame({"launch_events": events, "missiles": missiles}).fillna(0).rename_axis("year").reset_index()
+    per_year["year"] = per_year["year"].astype("Int64")
     suites.append(Suite("per year", per_year, ["year"], [
         (f"launch events per year within {list(LAUNCH_EVENTS_PER_YEAR)}", gxe.ExpectColumnValuesToBeBetween(
             column="launch_events", min_value=LAUNCH_EVENTS_PER_YEAR[0], max_value=LAUNCH_EVENTS_PER_YEAR[1])),

@@ -52,3 +52,23 @@ def test_faults_are_reported_by_the_expectation_they_break(founding, tmp_path):
     for line in expected:
         assert line in problems, f"{line!r} not in {problems}"
     assert len(problems) == len(expected), problems
+
+
+def test_a_broken_import_crosses_the_count_and_completeness_bounds():
+    """What a duplicated or half-read snapshot would do to the tables, caught by the expectations."""
+    import pandas as pd
+
+    t = load_all(ROOT)
+    launches = t["launches"]
+    copies = launches[launches["korea_date"].dt.year == 2022].copy()
+    copies["launch_id"] = copies["launch_id"].str.replace(r"-(\d+)$", lambda m: f"-{int(m.group(1)) + 50}", regex=True)
+    doubled = pd.concat([launches, copies], ignore_index=True)
+    doubled.loc[doubled["korea_date"].dt.year < 2022, "site_id"] = pd.NA
+    t["launches"] = doubled
+    t["firings"] = pd.concat([t["firings"], t["firings"].assign(
+        launch_id=t["firings"]["launch_id"].str.replace(r"-(\d+)$", lambda m: f"-{int(m.group(1)) + 50}", regex=True))])
+    _, problems = run(t)
+    lines = [str(p) for p in problems]
+    assert "per year: launch events per year within [1, 50]: fails for 2022" in lines, lines
+    assert "per year: missiles per year within [0, 100]: fails for 2022" in lines, lines
+    assert any(line.startswith("launches (from a research dataset): site_id is given for at least 95% of them") for line in lines), lines
