@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import event_schema, log
+from .codebook import render_codebook
 from .package import render_descriptor
 from .problems import CheckFailed, Problem
 from .replay import State, replay
@@ -134,8 +135,11 @@ def validate_package(directory: Path) -> tuple[int, list[Problem]]:
 
 # -- the whole build -----------------------------------------------------------------------------
 def render_all(state: State) -> dict[str, bytes]:
-    files = {f"data/{name}.csv": content for name, content in render(state).items()}
+    """Every output file, by path relative to the package root."""
+    tables = render(state)
+    files = {f"data/{name}.csv": content for name, content in tables.items()}
     files["datapackage.json"] = render_descriptor(state)
+    files["CODEBOOK.md"] = render_codebook(tables)
     return files
 
 
@@ -222,18 +226,20 @@ def run(root: Path, *, write: bool = False, out: Path | None = None, base: str |
             problems = committed_drift(root, files)
         if problems:
             raise CheckFailed(LAYERS[4], problems)
-        result.layers.append((LAYERS[4], "ok", "data/ and datapackage.json equal a fresh rebuild"))
+        result.layers.append((LAYERS[4], "ok", "data/, datapackage.json and CODEBOOK.md equal a fresh rebuild"))
         return result
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
 def swap_in(staging: Path, target: Path) -> None:
-    """Replace target/data and target/datapackage.json with the staged ones, as atomically as a filesystem allows."""
+    """Replace target's data/ and generated files with the staged ones, as atomically as a filesystem allows."""
     old = target / f".old-data-{os.getpid()}"
     data = target / "data"
     if data.exists():
         data.rename(old)
     (staging / "data").rename(data)
-    os.replace(staging / "datapackage.json", target / "datapackage.json")
+    for path in staging.iterdir():
+        if path.is_file():
+            os.replace(path, target / path.name)
     shutil.rmtree(old, ignore_errors=True)

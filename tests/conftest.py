@@ -12,11 +12,12 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 PYTHON = sys.executable
+GENERATED = ["datapackage.json", "CODEBOOK.md"]  # generated files beside data/
 
 
 def snapshot(root: Path) -> dict[str, str]:
     """SHA-256 of every output file, to prove a failed build left them alone."""
-    files = sorted((root / "data").glob("*")) + [root / "datapackage.json"]
+    files = sorted((root / "data").glob("*")) + [root / name for name in GENERATED]
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files if p.exists()}
 
 
@@ -26,7 +27,8 @@ class Scratch:
     def __init__(self, path: Path, changesets: list[str] | None = None):
         self.root = path
         shutil.copytree(ROOT / "data", path / "data")
-        shutil.copy(ROOT / "datapackage.json", path / "datapackage.json")
+        for name in GENERATED:
+            shutil.copy(ROOT / name, path / name)
         (path / "events").mkdir()
         for source in sorted((ROOT / "events").glob("*.json")):
             if changesets is None or source.stem in changesets:

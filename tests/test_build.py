@@ -63,7 +63,7 @@ def test_builds_are_byte_identical_across_time_zone_locale_and_hash_seed(tmp_pat
 
 
 def test_outputs_follow_the_file_conventions():
-    for path in sorted((ROOT / "data").glob("*.csv")) + [ROOT / "datapackage.json"]:
+    for path in sorted((ROOT / "data").glob("*.csv")) + [ROOT / "datapackage.json", ROOT / "CODEBOOK.md"]:
         raw = path.read_bytes()
         assert not raw.startswith(b"\xef\xbb\xbf"), f"{path.name} has a BOM"
         assert b"\r" not in raw, f"{path.name} has CR line ends"
@@ -98,3 +98,14 @@ def test_a_build_failing_its_expectations_writes_nothing(scratch):
     assert "Traceback" not in done.stderr
     assert snapshot(scratch.root) == before
     assert not list(scratch.root.glob(".build-*")), "the staging folder was left behind"
+
+
+def test_the_codebook_is_generated_and_kept_in_sync(scratch):
+    codebook = (ROOT / "CODEBOOK.md").read_text(encoding="utf-8")
+    for name in ("launches", "claims", "parties", "changes"):
+        assert f"## {name}" in codebook
+    assert "| `apogee_km` | number | km |" in codebook
+    assert "| `time_precision` | string |  | yes | minute, hour, day, month, unknown |" in codebook
+    (scratch.root / "CODEBOOK.md").write_text(codebook.replace("Highest altitude", "Top altitude"))
+    done = scratch.run("check")
+    assert done.returncode == 1 and "CODEBOOK.md: differs from a fresh rebuild" in done.stderr
