@@ -65,6 +65,10 @@ def parser(command: str) -> argparse.ArgumentParser:
             "related rows) add, change or remove, snapshot by snapshot. Snapshots already imported are skipped."))
         p.add_argument("folder", nargs="?", type=Path, default=DEFAULT_OFAC, help="the folder (default: %(default)s)")
         p.add_argument("--author", default="dprk-timeline OFAC importer", help="author of the changeset")
+    elif command == "export":
+        p = argparse.ArgumentParser(prog="scripts/export.py", description=(
+            "Write the package as a SQLite database (keys, indexes, views) and as one JSON file."))
+        p.add_argument("--out", type=Path, default=ROOT / "dist", help="folder to write to (default: %(default)s)")
     else:
         p = argparse.ArgumentParser(prog="scripts/check.py", description=(
             "Check events/ and the committed data/ without writing anything (what CI runs on a pull request)."))
@@ -192,6 +196,13 @@ def main(argv: list[str]) -> int:
             return import_cns(args)
         if command in ("import-un", "import-ofac"):
             return import_list(args, command)
+        if command == "export":
+            from .export import to_json, to_sqlite
+            args.out.mkdir(parents=True, exist_ok=True)
+            to_sqlite(args.root, args.out / "dprk-timeline.sqlite")
+            to_json(args.root, args.out / "dprk-timeline.json")
+            print(f"wrote {args.out / 'dprk-timeline.sqlite'} and {args.out / 'dprk-timeline.json'}")
+            return 0
         if command == "build":
             result = run(args.root, write=not args.out, out=args.out, as_of=args.as_of, reported_by=args.reported_by)
         else:

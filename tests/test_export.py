@@ -1,0 +1,61 @@
+"""The SQLite and JSON exports hold exactly the published tables, with their keys enforced."""
+import json
+import sqlite3
+
+import pytest
+
+from conftest import ROOT
+from dprk_timeline.export import to_json, to_sqlite
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("dist")
+    to_sqlite(ROOT, folder / "dprk-timeline.sqlite")
+    to_json(ROOT, folder / "dprk-timeline.json")
+    return folder
+
+
+def csv_rows(name):
+    return (ROOT / "data" / f"{name}.csv").read_text(encoding="utf-8").count("\n") - 1
+
+
+def test_sqlite_has_every_table_with_the_csv_row_counts_and_no_broken_key(exported):
+    package = json.loads((ROOT / "datapackage.json").read_text())
+    db = sqlite3.connect(exported / "dprk-timeline.sqlite")
+    for resource in package["resources"]:
+        assert db.execute(f'SELECT count(*) FROM "{resource["name"]}"').fetchone()[0] == csv_rows(resource["name"])
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert db.execute("SELECT value FROM package_metadata WHERE key = 'version'").fetchone()[0] == package["version"]
+
+
+def test_sqlite_enforces_primary_keys_foreign_keys_and_enumerations(exported):
+    db = sqlite3.connect(exported / "dprk-timeline.sqlite")
+    db.execute("PRAGMA foreign_keys = ON")
+    row = db.execute("SELECT * FROM actors LIMIT 1").fetchone()
+    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+        db.execute("INSERT INTO actors VALUES (?, ?, ?, ?, ?)", row)
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+        db.execute("INSERT INTO launch_statements VALUES ('2099-01-01-1', 'no-such-statement', 'no-such-source')")
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        db.execute("UPDATE statements SET stance = 'angry' WHERE rowid = 1")
+
+
+def test_sqlite_views_answer_the_common_questions(exported):
+    db = sqlite3.connect(exported / "dprk-timeline.sqlite")
+    reactions = db.execute("SELECT count(*) FROM launch_reactions WHERE launch_id = '2022-11-18-1'").fetchone()[0]
+    assert reactions == csv_rows("launch_statements") - len([line for line in (ROOT / "data" / "launch_statements.csv")
+                                                                .read_text().splitlines()[1:] if not line.startswith("2022-11-18-1,")])
+    names = {r[0] for r in db.execute("SELECT name FROM sanction_party_list WHERE action_id = 'ofac-designation-2022-01-12'")}
+    assert "PYON, Kwang Chol" in names and len(names) == 8
+    per_year = dict(db.execute("SELECT year, launch_events FROM launches_per_year"))
+    assert per_year["2022"] == 39
+
+
+def test_json_holds_every_table_with_typed_values(exported):
+    document = json.loads((exported / "dprk-timeline.json").read_text())
+    assert {name: len(rows) for name, rows in document["tables"].items()} == {
+        name: csv_rows(name) for name in document["tables"]}
+    launch = next(r for r in document["tables"]["launches"] if r["launch_id"] == "2022-01-30-1")
+    assert launch["apogee_km"] == 1998.8 and launch["missile_count"] == 1 and launch["sources_disagree"] is False
+    assert launch["flight_time_s"] is None
