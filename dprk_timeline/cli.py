@@ -185,6 +185,19 @@ def log_path(path: Path, root: Path) -> str:
     return display_path(path, root)
 
 
+def job_summary(failed: CheckFailed) -> None:
+    """On GitHub Actions, list the problems in the job summary as a table a contributor can read."""
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return
+    cell = lambda text: str(text).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+    lines = [f"### dprk-timeline check failed at layer {LAYERS.index(failed.layer) + 1}: {failed.layer}", "",
+             "| file | event | field | reason |", "|---|---|---|---|"]
+    lines += [f"| {cell(p.file)} | {cell(p.event)} | {cell(p.pointer)} | {cell(p.reason)} |" for p in failed.problems]
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+
+
 def main(argv: list[str]) -> int:
     command, args = argv[0], parser(argv[0]).parse_args(argv[1:])
     travel = command == "build" and (args.as_of or args.reported_by)
@@ -208,6 +221,7 @@ def main(argv: list[str]) -> int:
         else:
             result = run(args.root, base=args.base)
     except CheckFailed as failed:
+        job_summary(failed)
         done = LAYERS.index(failed.layer)
         for n, layer in enumerate(LAYERS[:done], start=1):
             print(f"{n}. {layer:<14} ok", flush=True)
