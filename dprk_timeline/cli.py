@@ -65,6 +65,13 @@ def parser(command: str) -> argparse.ArgumentParser:
             "related rows) add, change or remove, snapshot by snapshot. Snapshots already imported are skipped."))
         p.add_argument("folder", nargs="?", type=Path, default=DEFAULT_OFAC, help="the folder (default: %(default)s)")
         p.add_argument("--author", default="dprk-timeline OFAC importer", help="author of the changeset")
+    elif command == "release":
+        p = argparse.ArgumentParser(prog="scripts/release.py", description=(
+            "Cut release VERSION: check that the bump matches the changes since the last release (Data Package "
+            "versioning), write its CHANGELOG section, set the version in datapackage.json, CITATION.cff and "
+            ".zenodo.json, rebuild, and build dist/ (zip, SQLite, JSON, SHA256SUMS). Run again, it rebuilds the same dist/."))
+        p.add_argument("version", help="MAJOR.MINOR.PATCH")
+        p.add_argument("--out", type=Path, default=ROOT / "dist", help="folder for the release files (default: %(default)s)")
     elif command == "export":
         p = argparse.ArgumentParser(prog="scripts/export.py", description=(
             "Write the package as a SQLite database (keys, indexes, views) and as one JSON file."))
@@ -180,6 +187,29 @@ def import_list(args, command: str) -> int:
     return 0
 
 
+def release(args) -> int:
+    from . import release as releases
+
+    run(args.root)  # the committed package must pass every check before anything is written
+    try:
+        plan = releases.plan(args.root, args.version)
+    except releases.ReleaseError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    if not plan["again"]:
+        releases.write_metadata(args.root, plan)
+        run(args.root, write=True)
+    files = releases.build_dist(args.root, plan["version"], args.out)
+    what = "rebuilt the files of" if plan["again"] else "released"
+    print(f"{what} {plan['version']} ({plan['date']}):")
+    for path in files:
+        print(f"  {log_path(path, args.root)}")
+    if not plan["again"]:
+        print("next: review the CHANGELOG section, then commit CHANGELOG.md, CITATION.cff, .zenodo.json, "
+              "schemas/, datapackage.json and CODEBOOK.md")
+    return 0
+
+
 def log_path(path: Path, root: Path) -> str:
     from .log import display_path
     return display_path(path, root)
@@ -209,6 +239,8 @@ def main(argv: list[str]) -> int:
             return import_cns(args)
         if command in ("import-un", "import-ofac"):
             return import_list(args, command)
+        if command == "release":
+            return release(args)
         if command == "export":
             from .export import to_json, to_sqlite
             args.out.mkdir(parents=True, exist_ok=True)

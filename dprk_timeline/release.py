@@ -1,0 +1,225 @@
+"""Releases: check the version bump, write the CHANGELOG section, update the version everywhere, and
+build dist/ byte for byte reproducibly.
+
+The Data Package versioning recipe decides the bump, comparing the Table Schemas and the log with
+what the last release held (schemas/released.json):
+- MAJOR: a field or table removed, a field retyped, or a constraint tightened;
+- MINOR: a new table or field, a loosened constraint, or new records;
+- PATCH: only corrections, retractions and merges.
+The release date is the day the newest changeset was recorded, so the same log always gives the same
+release, whenever it is cut.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+from .build import read_log
+from .jsonio import dumps_canonical
+from .paths import PACKAGE_BASE, SCHEMAS
+from .tables import TABLES, table_schema
+
+RELEASED = SCHEMAS / "released.json"
+ZIP_FILES = ["datapackage.json", "README.md", "CHANGELOG.md", "CITATION.cff", "CODEBOOK.md", "LICENSE", "LICENSE-DATA.md"]
+ZIP_FOLDERS = ["data", "schemas"]
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so that the zip does not depend on file times
+RECORD_WORDS = {"source": "sources added", "actor": "actors added", "site": "sites added",
+                "missile_type": "missile types added", "launch": "launches added",
+                "claims": "events adding claims to launches", "statement": "statements added",
+                "sanction": "sanctions actions added", "party": "parties added", "context": "context facts added"}
+CREATES = set(RECORD_WORDS)
+
+
+class ReleaseError(ValueError):
+    pass
+
+
+def schema_fingerprint() -> dict:
+    """What a release promises about its tables: fields with types and constraints, primary keys."""
+    return {name: {"primaryKey": table_schema(name)["primaryKey"],
+                   "fields": {f["name"]: {"type": f["type"], "constraints": f.get("constraints", {})}
+                              for f in table_schema(name)["fields"]}} for name in TABLES}
+
+
+def tightened(old: dict, new: dict) -> bool:
+    """Does the new constraint set admit less than the old one?"""
+    for key, value in new.items():
+        if key not in old:
+            return True
+        before = old[key]
+        if key == "enum" and not set(before) <= set(value):
+            return True
+        if key in ("minimum", "minLength") and value > before:
+            return True
+        if key in ("maximum", "maxLength") and value < before:
+            return True
+        if key in ("required", "unique", "pattern") and value != before:
+            return True
+    return False
+
+
+def schema_changes(old: dict, new: dict) -> tuple[list[str], list[str]]:
+    """(breaking changes, additions) between two fingerprints."""
+    breaking, added = [], []
+    for table, spec in old.items():
+        if table not in new:
+            breaking.append(f"table {table} removed")
+            continue
+        if spec["primaryKey"] != new[table]["primaryKey"]:
+            breaking.append(f"{table}: primary key changed")
+        for name, field in spec["fields"].items():
+            now = new[table]["fields"].get(name)
+            if now is None:
+                breaking.append(f"{table}.{name} removed or renamed")
+            elif now["type"] != field["type"]:
+                breaking.append(f"{table}.{name} retyped from {field['type']} to {now['type']}")
+            elif tightened(field["constraints"], now["constraints"]):
+                breaking.append(f"{table}.{name}: constraints tightened")
+            elif now["constraints"] != field["constraints"]:
+                added.append(f"{table}.{name}: constraints loosened")
+        added += [f"{table}.{name} added" for name in new[table]["fields"] if name not in spec["fields"]]
+    added += [f"table {table} added" for table in new if table not in old]
+    return breaking, added
+
+
+def bump(version: str, part: str) -> str:
+    major, minor, patch = (int(x) for x in version.split("."))
+    return {"major": f"{major + 1}.0.0", "minor": f"{major}.{minor + 1}.0", "patch": f"{major}.{minor}.{patch + 1}"}[part]
+
+
+def changes_since(root: Path, through: str) -> tuple[Counter, list[str]]:
+    """Counts of what the changesets recorded after `through` did, and their correction reasons."""
+    changesets, problems = read_log(root)
+    if problems:
+        raise ReleaseError(f"the log has problems; run scripts/build.py first ({problems[0]})")
+    counts, by_reason = Counter(), {}
+    for changeset in changesets:
+        if changeset.recorded_at <= through:
+            continue
+        for event in changeset.events:
+            kind = event.type
+            if kind in CREATES:
+                counts[RECORD_WORDS[kind]] += 1
+            else:
+                counts[{"correction": "corrections", "retraction": "retractions", "merge": "merges"}[kind]] += 1
+                target = event.body.get("target") or f"{event.body['record_type']}:{event.body['from']}"
+                by_reason.setdefault((kind, event.body["reason"]), []).append(target)
+    reasons = []
+    for (kind, reason), targets in by_reason.items():
+        shown = ", ".join(targets[:5]) + (f" and {len(targets) - 5} more" if len(targets) > 5 else "")
+        reasons.append(f"{len(targets)} {kind}{'s' if len(targets) > 1 else ''}, {reason} ({shown})")
+    return counts, reasons
+
+
+def plan(root: Path, version: str) -> dict:
+    """Decide whether `version` is the right next version, and what the release holds."""
+    if not re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+", version):
+        raise ReleaseError(f"version {version!r} is not MAJOR.MINOR.PATCH")
+    changesets, _ = read_log(root)
+    if not changesets:
+        raise ReleaseError("the log is empty: nothing to release")
+    through = changesets[-1].recorded_at
+    released = json.loads(RELEASED.read_text()) if RELEASED.exists() else None
+    fingerprint = schema_fingerprint()
+    if released and released["version"] == version:
+        if released["through"] != through or released["tables"] != fingerprint:
+            raise ReleaseError(f"{version} is already released and the log or schemas changed since: use a new version")
+        return {"version": version, "date": released["date"], "through": through, "again": True, "required": None,
+                "counts": Counter(), "reasons": [], "breaking": [], "added": []}
+    previous_through = released["through"] if released else ""
+    counts, reasons = changes_since(root, previous_through)
+    breaking, added = schema_changes(released["tables"], fingerprint) if released else ([], [])
+    if released:
+        part = "major" if breaking else "minor" if added or any("added" in k for k in counts) else \
+            "patch" if counts else None
+        if part is None:
+            raise ReleaseError(f"nothing changed since {released['version']}")
+        required = bump(released["version"], part)
+        if version != required:
+            why = "; ".join(breaking or added or [f"{n} {k}" for k, n in sorted(counts.items())][:3])
+            raise ReleaseError(f"version {version} does not match the changes since {released['version']}: "
+                               f"a {part.upper()} release, {required}, is required ({why})")
+    else:
+        required = None
+    return {"version": version, "date": through[:10], "through": through, "again": False, "required": required,
+            "counts": counts, "reasons": reasons, "breaking": breaking, "added": added}
+
+
+def changelog_section(release: dict, unreleased: str) -> str:
+    lines = [f"## [{release['version']}] - {release['date']}", ""]
+    if unreleased.strip():
+        lines += [unreleased.strip(), ""]
+    lines += ["### Records", ""]
+    lines += [f"- {kind}: {n}" for kind, n in sorted(release["counts"].items())] or ["- no record changed"]
+    if release["reasons"]:
+        lines += ["", "### Corrections, retractions and merges", ""] + [f"- {r}" for r in release["reasons"]]
+    if release["breaking"]:
+        lines += ["", "### Breaking changes", ""] + [f"- {b}" for b in release["breaking"]]
+    return "\n".join(lines) + "\n"
+
+
+def update_changelog(path: Path, release: dict) -> None:
+    text = path.read_text(encoding="utf-8")
+    head, marker, rest = text.partition("## [Unreleased]")
+    if not marker:
+        raise ReleaseError(f"{path.name} has no '## [Unreleased]' section")
+    unreleased, separator, older = rest.partition("\n## [")
+    body = unreleased.strip("\n")
+    section = changelog_section(release, body)
+    path.write_text(head + "## [Unreleased]\n\n" + section + ("\n## [" + older if separator else ""), encoding="utf-8")
+
+
+def update_citation(path: Path, release: dict) -> None:
+    text = path.read_text(encoding="utf-8")
+    text = re.sub(r'(?m)^version: .*$', f'version: "{release["version"]}"', text)
+    text = re.sub(r'(?m)^date-released: .*$', f'date-released: "{release["date"]}"', text)
+    path.write_text(text, encoding="utf-8")
+
+
+def zenodo(package: dict, release: dict) -> dict:
+    return {"title": package["title"], "upload_type": "dataset", "version": release["version"],
+            "publication_date": release["date"], "description": package["description"],
+            "creators": [{"name": c["title"]} for c in package.get("contributors", [])],
+            "license": package["licenses"][0]["name"].lower(), "keywords": package.get("keywords", []),
+            "access_right": "open"}
+
+
+def write_metadata(root: Path, release: dict) -> None:
+    """Version and date into schemas/package.json, CITATION.cff, CHANGELOG.md, .zenodo.json, schemas/released.json."""
+    base = json.loads(PACKAGE_BASE.read_text(encoding="utf-8"))
+    base["version"] = release["version"]
+    PACKAGE_BASE.write_text(dumps_canonical(base), encoding="utf-8")
+    update_changelog(root / "CHANGELOG.md", release)
+    update_citation(root / "CITATION.cff", release)
+    (root / ".zenodo.json").write_text(dumps_canonical(zenodo(base, release)), encoding="utf-8")
+    RELEASED.write_text(dumps_canonical({"version": release["version"], "date": release["date"],
+                                         "through": release["through"], "tables": schema_fingerprint()}),
+                        encoding="utf-8")
+
+
+def build_dist(root: Path, version: str, out: Path) -> list[Path]:
+    """dist/: the zip, the SQLite and JSON exports, and SHA256SUMS; the same bytes every time."""
+    from .export import to_json, to_sqlite
+
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"dprk-timeline-{version}"
+    archive = out / f"{stem}.zip"
+    members = [root / name for name in ZIP_FILES]
+    for folder in ZIP_FOLDERS:
+        members += sorted(p for p in (root / folder).rglob("*") if p.is_file())
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as bundle:
+        for path in sorted(members, key=lambda p: p.relative_to(root).as_posix()):
+            info = zipfile.ZipInfo(f"{stem}/{path.relative_to(root).as_posix()}", date_time=ZIP_TIME)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            bundle.writestr(info, path.read_bytes(), compresslevel=9)
+    to_sqlite(root, out / f"{stem}.sqlite")
+    to_json(root, out / f"{stem}.json")
+    files = [archive, out / f"{stem}.sqlite", out / f"{stem}.json"]
+    sums = "".join(f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}\n" for p in files)
+    (out / "SHA256SUMS").write_text(sums, encoding="utf-8")
+    return files + [out / "SHA256SUMS"]

@@ -1,0 +1,9 @@
+#!/usr/bin/env python3
+"""Cut a release: scripts/release.py 1.0.0. --help for what it does."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from dprk_timeline.cli import main  # noqa: E402
+
+sys.exit(main(["release", *sys.argv[1:]]))
