@@ -189,12 +189,16 @@ def zenodo(package: dict, release: dict) -> dict:
 
 
 def write_metadata(root: Path, release: dict) -> None:
-    """Version and date into schemas/package.json, CITATION.cff, CHANGELOG.md, .zenodo.json, schemas/released.json."""
+    """Version and date into schemas/package.json, CITATION.cff, CHANGELOG.md, .zenodo.json, the README's
+    citation, and schemas/released.json."""
     base = json.loads(PACKAGE_BASE.read_text(encoding="utf-8"))
     base["version"] = release["version"]
     PACKAGE_BASE.write_text(dumps_canonical(base), encoding="utf-8")
     update_changelog(root / "CHANGELOG.md", release)
     update_citation(root / "CITATION.cff", release)
+    readme = root / "README.md"
+    readme.write_text(re.sub(r"\(version [0-9]+\.[0-9]+\.[0-9]+\)", f"(version {release['version']})",
+                             readme.read_text(encoding="utf-8")), encoding="utf-8")
     (root / ".zenodo.json").write_text(dumps_canonical(zenodo(base, release)), encoding="utf-8")
     RELEASED.write_text(dumps_canonical({"version": release["version"], "date": release["date"],
                                          "through": release["through"], "tables": schema_fingerprint()}),
