@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import event_schema, log
+from .charts import render_charts
 from .codebook import render_codebook
 from .package import render_descriptor
 from .problems import CheckFailed, Problem
@@ -140,6 +141,7 @@ def render_all(state: State) -> dict[str, bytes]:
     files = {f"data/{name}.csv": content for name, content in tables.items()}
     files["datapackage.json"] = render_descriptor(state)
     files["CODEBOOK.md"] = render_codebook(tables)
+    files.update(render_charts(tables))
     return files
 
 
@@ -153,7 +155,8 @@ def write_files(directory: Path, files: dict[str, bytes]) -> None:
 def committed_drift(root: Path, files: dict[str, bytes]) -> list[Problem]:
     """Differences between the committed outputs and a fresh rebuild."""
     problems = []
-    on_disk = {f"data/{p.name}" for p in (root / "data").glob("*")} if (root / "data").is_dir() else set()
+    on_disk = {f"{folder}/{p.name}" for folder in ("data", "charts") if (root / folder).is_dir()
+               for p in (root / folder).glob("*")}
     for relative, content in sorted(files.items()):
         path = root / relative
         if not path.exists():
@@ -226,20 +229,25 @@ def run(root: Path, *, write: bool = False, out: Path | None = None, base: str |
             problems = committed_drift(root, files)
         if problems:
             raise CheckFailed(LAYERS[4], problems)
-        result.layers.append((LAYERS[4], "ok", "data/, datapackage.json and CODEBOOK.md equal a fresh rebuild"))
+        result.layers.append((LAYERS[4], "ok", "data/, charts/, datapackage.json and CODEBOOK.md equal a fresh rebuild"))
         return result
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
 def swap_in(staging: Path, target: Path) -> None:
-    """Replace target's data/ and generated files with the staged ones, as atomically as a filesystem allows."""
-    old = target / f".old-data-{os.getpid()}"
-    data = target / "data"
-    if data.exists():
-        data.rename(old)
-    (staging / "data").rename(data)
-    for path in staging.iterdir():
-        if path.is_file():
-            os.replace(path, target / path.name)
-    shutil.rmtree(old, ignore_errors=True)
+    """Replace target's generated folders (data/, charts/) and files with the staged ones, as atomically as a
+    filesystem allows: each folder is renamed into place, each file replaced."""
+    retired = []
+    for path in sorted(staging.iterdir()):
+        destination = target / path.name
+        if path.is_dir():
+            if destination.exists():
+                old = target / f".old-{path.name}-{os.getpid()}"
+                destination.rename(old)
+                retired.append(old)
+            path.rename(destination)
+        else:
+            os.replace(path, destination)
+    for old in retired:
+        shutil.rmtree(old, ignore_errors=True)

@@ -269,6 +269,6 @@ def main(argv: list[str]) -> int:
         return 2
     for n, (layer, status, what) in enumerate(result.layers, start=1):
         print(f"{n}. {layer:<14} {status:<7} {what}")
-    where = args.out if command == "build" and args.out else "data/, datapackage.json and CODEBOOK.md"
+    where = args.out if command == "build" and args.out else "data/, charts/, datapackage.json and CODEBOOK.md"
     print(f"{'wrote' if command == 'build' else 'checked'} {where}: {summary(result)}")
     return 0

@@ -17,7 +17,7 @@ GENERATED = ["datapackage.json", "CODEBOOK.md"]  # generated files beside data/
 
 def snapshot(root: Path) -> dict[str, str]:
     """SHA-256 of every output file, to prove a failed build left them alone."""
-    files = sorted((root / "data").glob("*")) + [root / name for name in GENERATED]
+    files = sorted((root / "data").glob("*")) + sorted((root / "charts").glob("*")) + [root / name for name in GENERATED]
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files if p.exists()}
 
 
@@ -27,6 +27,7 @@ class Scratch:
     def __init__(self, path: Path, changesets: list[str] | None = None):
         self.root = path
         shutil.copytree(ROOT / "data", path / "data")
+        shutil.copytree(ROOT / "charts", path / "charts")
         for name in GENERATED:
             shutil.copy(ROOT / name, path / name)
         (path / "events").mkdir()

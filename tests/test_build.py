@@ -109,3 +109,14 @@ def test_the_codebook_is_generated_and_kept_in_sync(scratch):
     (scratch.root / "CODEBOOK.md").write_text(codebook.replace("Highest altitude", "Top altitude"))
     done = scratch.run("check")
     assert done.returncode == 1 and "CODEBOOK.md: differs from a fresh rebuild" in done.stderr
+
+
+def test_charts_are_drawn_from_the_tables_without_a_date():
+    per_year = (ROOT / "charts" / "launches-per-year.svg").read_text(encoding="utf-8")
+    timeline = (ROOT / "charts" / "timeline-2022.svg").read_text(encoding="utf-8")
+    assert "North Korean missile launches per year, by class" in per_year and "ICBM" in per_year
+    assert "2022: launches" in timeline and "veto at the UN" in timeline
+    for svg in (per_year, timeline):
+        assert "<dc:date>" not in svg  # no creation date: a rebuild gives the same bytes
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "](charts/launches-per-year.svg)" in readme and "](charts/timeline-2022.svg)" in readme
