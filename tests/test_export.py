@@ -4,6 +4,8 @@ import sqlite3
 
 import pytest
 
+from conftest import changeset
+
 from conftest import ROOT
 from dprk_timeline.export import to_json, to_sqlite
 
@@ -59,3 +61,32 @@ def test_json_holds_every_table_with_typed_values(exported):
     launch = next(r for r in document["tables"]["launches"] if r["launch_id"] == "2022-01-30-1")
     assert launch["apogee_km"] == 1998.8 and launch["missile_count"] == 1 and launch["sources_disagree"] is False
     assert launch["flight_time_s"] is None
+
+
+def test_load_reads_a_checkout_an_unpacked_release_and_a_past_version(tmp_path):
+    import subprocess
+    import zipfile
+
+    from conftest import NEXT, PYTHON
+    from dprk_timeline.load import load, load_all
+    # the checkout, typed
+    launches = load("launches")
+    assert str(launches["launched_at_utc"].dt.tz) == "UTC" and launches["missile_count"].dtype == "Int64"
+    assert launches["missile_class"].dtype == "category" and launches["launch_id"].is_unique
+    # an unpacked release zip
+    from dprk_timeline.release import build_dist
+    build_dist(ROOT, "0.0.0-test", tmp_path / "dist")
+    zipfile.ZipFile(tmp_path / "dist" / "dprk-timeline-0.0.0-test.zip").extractall(tmp_path / "unpacked")
+    unpacked = load_all(tmp_path / "unpacked" / "dprk-timeline-0.0.0-test")
+    assert len(unpacked["claims"]) == len(load("claims"))
+    # a past version, from the git history of a clone with one more launch than release 1.0.0
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    event = {"type": "launch", "launch_id": "2026-11-20-1", "source": "epoch-times-2022-01-31-hwasong-12",
+             "claimant": "kr-jcs", "claims": [{"attribute": "korea_date", "value": "2026-11-20"}]}
+    (clone / "events" / "2026-11-22-test.json").write_text(json.dumps(changeset(event, recorded_at=NEXT)))
+    assert subprocess.run([PYTHON, str(ROOT / "scripts" / "build.py"), "--root", str(clone)], capture_output=True).returncode == 0
+    git = ["git", "-C", str(clone), "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run(git + ["add", "-A"], check=True)
+    subprocess.run(git + ["commit", "-qm", "one more launch"], check=True)
+    assert len(load("launches", clone)) == len(load("launches", clone, version="1.0.0")) + 1
