@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""Benchmark: synthetic logs with the real mix of event types, timed through every stage.
+
+    .venv/bin/python scripts/benchmark.py                 # 10^3, 10^4 and 10^5 events
+    .venv/bin/python scripts/benchmark.py --sizes 1000000 # or any sizes
+
+Each size runs in its own process, so that its peak memory is its own. For each stage it prints the
+time and the peak resident memory of the process so far, and, as baselines in the same run, the same
+events through plain jsonschema and the same tables through plain frictionless validate. Synthetic
+logs break the dataset's expectations on purpose (thousands of launches a year): the expectation
+layer's time is measured all the same, and its problem count is printed.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+# The mix of event types in the real log (per 100 events), rounded: claims and launches dominate the
+# launch history, parties the sanctions lists, statements the reactions.
+MIX = {"launch": 22, "claims": 8, "statement": 14, "party": 30, "sanction": 7, "correction": 9, "source": 6,
+       "retraction": 2, "context": 1, "actor": 1}
+EVENTS_PER_CHANGESET = 1000
+
+
+def generate(root: Path, size: int, seed: int = 1) -> None:
+    """Write a synthetic log of `size` events into root/events, every reference resolving."""
+    rng = random.Random(seed)
+    events_dir = root / "events"
+    events_dir.mkdir(parents=True)
+    sources, actors, launches, statements, sanctions, parties = [], [], [], [], [], []
+    per_day: dict[str, int] = {}
+    kinds = [k for k, n in MIX.items() for _ in range(n)]
+    changeset, number = [], 0
+
+    def flush():
+        nonlocal changeset, number
+        if not changeset:
+            return
+        number += 1
+        recorded = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(seconds=number)
+        body = {"recorded_at": recorded.strftime("%Y-%m-%dT%H:%M:%SZ"), "author": "benchmark", "message": "synthetic",
+                "events": changeset}
+        (events_dir / f"2026-01-01-synthetic-{number:06d}.json").write_text(json.dumps(body), encoding="utf-8")
+        changeset = []
+
+    def add(event):
+        changeset.append(event)
+        if len(changeset) >= EVENTS_PER_CHANGESET:
+            flush()
+
+    for n in range(size):
+        kind = "source" if not sources else "actor" if len(actors) < 3 else rng.choice(kinds)
+        if kind == "source":
+            sid = f"src-{len(sources)}"
+            sources.append(sid)
+            add({"type": "source", "source_id": sid, "kind": "news_article", "publisher": "Synthetic News",
+                 "title": f"Report {sid}", "published": "2024-05-01", "url": f"https://example.org/{sid}"})
+        elif kind == "actor":
+            aid = f"actor-{len(actors)}"
+            actors.append(aid)
+            add({"type": "actor", "actor_id": aid, "name": f"Actor {aid}", "kind": rng.choice(["military", "government", "state_media"]),
+                 "country": rng.choice(["KR", "JP", "US", "KP"])})
+        elif kind == "launch" or (kind == "claims" and not launches):
+            day = f"{rng.randint(1984, 2025)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+            per_day[day] = per_day.get(day, 0) + 1
+            if per_day[day] > 999:
+                continue
+            lid = f"{day}-{per_day[day]}"
+            launches.append(lid)
+            add({"type": "launch", "launch_id": lid, "source": rng.choice(sources), "claimant": rng.choice(actors),
+                 "claims": [{"attribute": "korea_date", "value": day},
+                            {"attribute": "apogee_km", "original": {"text": "100 km", "value": rng.randint(20, 6000), "unit": "km"}},
+                            {"attribute": "missile_count", "original": {"text": "2 missiles", "value": 2, "unit": "missiles"}}]})
+        elif kind == "claims":
+            add({"type": "claims", "launch_id": rng.choice(launches), "source": rng.choice(sources), "claimant": rng.choice(actors),
+                 "claims": [{"attribute": "range_km", "original": {"text": "300 mi", "value": rng.randint(50, 900), "unit": "mi"}},
+                            {"attribute": "launched_at", "value": "2020-01-01T22:52:00Z"}]})
+        elif kind == "statement":
+            sid = f"st-{n}"
+            statements.append(sid)
+            event = {"type": "statement", "statement_id": sid, "source": rng.choice(sources), "actor": rng.choice(actors),
+                     "date": "2024-05-01", "stance": rng.choice(["condemnation", "concern", "threat"]),
+                     "quote": "a short quote", "summary": "A synthetic statement."}
+            if launches:
+                event["launches"] = [rng.choice(launches)]
+            add(event)
+        elif kind == "party":
+            pid = f"party-{len(parties)}"
+            parties.append(pid)
+            add({"type": "party", "party_id": pid, "name": f"PARTY {len(parties)}", "kind": "entity", "source": rng.choice(sources)})
+        elif kind == "sanction" and parties:
+            aid = f"action-{len(sanctions)}"
+            sanctions.append(aid)
+            add({"type": "sanction", "action_id": aid, "action": "designation", "authority": rng.choice(actors),
+                 "date": "2024-04-01", "parties": rng.sample(parties, min(3, len(parties))), "source": rng.choice(sources),
+                 "summary": "A synthetic designation."})
+        elif kind == "correction" and statements:
+            add({"type": "correction", "target": f"statement:{rng.choice(statements)}", "set": {"stance": "concern"},
+                 "reason": "Synthetic correction.", "source": rng.choice(sources)})
+        elif kind == "retraction" and len(statements) > 10:
+            add({"type": "retraction", "target": f"statement:{statements.pop(rng.randrange(len(statements)))}",
+                 "reason": "Synthetic retraction."})
+        elif kind == "context":
+            add({"type": "context", "context_id": f"ctx-{n}", "topic": "launch_count", "period_start": "2024-01-01",
+                 "period_end": "2024-01-31", "value": 3, "unit": "launches", "claimant": rng.choice(actors),
+                 "source": rng.choice(sources), "summary": "A synthetic count."})
+    flush()
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure(size: int) -> list[tuple[str, float, float, str]]:
+    """Run in a child process: every stage on a fresh synthetic log of `size` events."""
+    from dprk_timeline import build, event_schema
+    from dprk_timeline.expectations import run as expectations
+    from dprk_timeline.load import load_all
+    from dprk_timeline.replay import replay
+
+    rows = []
+
+    def stage(name, function):
+        start = time.perf_counter()
+        result, note = function()
+        rows.append((name, time.perf_counter() - start, peak_mib(), note))
+        return result
+
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        staging = root / "staging"
+        stage("generate the log (not a check)", lambda: (generate(root, size), f"{size} events"))
+        total = time.perf_counter()
+
+        def read():
+            changesets, problems = build.read_log(root)
+            return changesets, f"{len(problems)} problems"
+        changesets = stage("1. event files", read)
+
+        def integrity():
+            state, problems = replay(changesets)
+            return state, f"{len(problems)} problems"
+        state = stage("2. log integrity (replay)", integrity)
+
+        def render():
+            files = build.render_all(state)
+            build.write_files(staging, files)
+            rows = sum(content.count(b"\n") - 1 for name, content in files.items() if name.startswith("data/"))
+            return files, f"{rows} rows"
+        files = stage("   render tables and charts", render)
+
+        def tables():
+            rows, problems = build.validate_package(staging)
+            return None, f"{rows} rows, {len(problems)} problems"
+        stage("3. tables (frictionless)", tables)
+
+        def gx():
+            count, problems = expectations(load_all(staging))
+            return None, f"{count} expectations, {len(problems)} failed (synthetic data)"
+        stage("4. expectations (GX)", gx)
+        stage("5. drift (compare)", lambda: (None, f"{len(build.committed_drift(staging, files))} problems"))
+        rows.append(("full rebuild and check (1-5)", time.perf_counter() - total, peak_mib(), ""))
+
+        def plain_jsonschema():
+            validator = event_schema.validators()[1]
+            count = 0
+            for path in sorted((root / "events").glob("*.json")):
+                for event in json.loads(path.read_text())["events"]:
+                    validator.is_valid(event)
+                    count += 1
+            return None, f"{count} events"
+        stage("baseline: plain jsonschema", plain_jsonschema)
+
+        def plain_frictionless():
+            from frictionless import validate
+            report = validate(str(staging / "datapackage.json"))
+            return None, "valid" if report.valid else f"{len(report.flatten(['type']))} errors"
+        stage("baseline: frictionless validate", plain_frictionless)
+    return rows
+
+
+def machine() -> str:
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    cpu = platform.processor() or platform.machine()
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        model = cpu
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({model}), {memory:.0f} GiB, Python {platform.python_version()}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.child)))
+        return 0
+    print(f"machine: {machine()}")
+    print(f"{'events':>9}  {'stage':<34} {'seconds':>8} {'peak MiB':>9}  note")
+    for size in args.sizes:
+        done = subprocess.run([sys.executable, __file__, "--child", str(size)], capture_output=True, text=True)
+        if done.returncode:
+            print(f"{size:>9}  failed: {done.stderr.strip().splitlines()[-1] if done.stderr else done.returncode}")
+            continue
+        for name, seconds, peak, note in json.loads(done.stdout.strip().splitlines()[-1]):
+            print(f"{size:>9}  {name:<34} {seconds:>8.2f} {peak:>9.0f}  {note}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
