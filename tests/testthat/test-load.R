@@ -27,21 +27,23 @@ test_that("columns are typed from the Table Schemas", {
   expect_equal(hwasong$korea_date, as.Date("2022-01-30"))
 })
 
-test_that("a duplicate primary key stops loading", {
+copy_package <- function() {
   copy <- tempfile("dprk")
   dir.create(file.path(copy, "data"), recursive = TRUE)
   file.copy(file.path(root, "datapackage.json"), copy)
   file.copy(list.files(file.path(root, "data"), full.names = TRUE), file.path(copy, "data"))
+  copy
+}
+
+test_that("a duplicate primary key stops loading", {
+  copy <- copy_package()
   actors <- readLines(file.path(copy, "data", "actors.csv"), encoding = "UTF-8")
   writeLines(c(actors, actors[2]), file.path(copy, "data", "actors.csv"))
   expect_error(dprk_read_package(copy), "duplicate primary key")
 })
 
 test_that("a dangling foreign key stops loading", {
-  copy <- tempfile("dprk")
-  dir.create(file.path(copy, "data"), recursive = TRUE)
-  file.copy(file.path(root, "datapackage.json"), copy)
-  file.copy(list.files(file.path(root, "data"), full.names = TRUE), file.path(copy, "data"))
+  copy <- copy_package()
   links <- readLines(file.path(copy, "data", "launch_statements.csv"), encoding = "UTF-8")
   links[2] <- sub("^[^,]+", "2099-01-01-1", links[2])
   writeLines(links, file.path(copy, "data", "launch_statements.csv"))
