@@ -87,3 +87,15 @@ def test_founding_launch_of_5_january_2022_is_dated_in_korea_and_reported_by_oth
     assert launch["launched_at_utc"] is None
     assert launch["missile_class"] == "BM" and launch["missile_count"] == 1
     assert launch["confirmation"] == "others_only"
+
+
+def test_a_real_disagreement_is_flagged_and_the_launching_states_name_shown():
+    t = tables(ROOT)
+    launch = t["launches"]["2022-03-24-1"]
+    assert launch["sources_disagree"] is True and launch["disagreements"] == "missile_type"
+    assert launch["missile_type_id"] == "hwasong-17"            # North Korea's own name ranks first
+    types = {c["claimant_id"]: c["value"] for c in t["claims"].values()
+             if c["launch_id"] == "2022-03-24-1" and c["attribute"] == "missile_type" and c["status"] == "current"}
+    assert types == {"cns": "hwasong-15", "kp-vok": "hwasong-17"}
+    assert launch["flight_time_s"] == 4260                        # Japan: about 71 minutes
+    assert launch["confirmation"] == "dprk_and_others"
