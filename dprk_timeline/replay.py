@@ -43,7 +43,6 @@ class Claim:
     source_record: str = ""
     status: str = "current"    # current, superseded, retracted
     replaced_by: str = ""
-    original_launch_id: str = ""
 
 
 @dataclass(slots=True)
@@ -348,7 +347,7 @@ class Replay:
             original_value=original.get("value"), original_unit=original.get("unit", ""),
             qualifier=raw.get("qualifier", "exact"), precision=raw.get("precision", default_precision),
             claimant=claimant, source=source, event=event, order=(self.order, position), note=raw.get("note", ""),
-            original_launch_id=launch_id, source_record=raw.get("source_record", ""))
+            source_record=raw.get("source_record", ""))
 
     def add_claims(self, event: Event, launch_id: str) -> list[Claim]:
         body = event.body
