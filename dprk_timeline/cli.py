@@ -81,6 +81,10 @@ def parser(command: str) -> argparse.ArgumentParser:
             "Check events/ and the committed data/ without writing anything (what CI runs on a pull request)."))
         p.add_argument("--base", metavar="REV",
                        help="git revision whose changesets must be unchanged (append-only), e.g. origin/main")
+    if command in ("build", "check"):
+        p.add_argument("--full", action="store_true", help=(
+            "read and replay the whole log even when a verified snapshot of its first changesets is saved in "
+            ".cache/snapshots/ (the result is the same; a passing full run saves a fresh snapshot)"))
     p.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     return p
 
@@ -248,10 +252,12 @@ def main(argv: list[str]) -> int:
             to_json(args.root, args.out / "dprk-timeline.json")
             print(f"wrote {args.out / 'dprk-timeline.sqlite'} and {args.out / 'dprk-timeline.json'}")
             return 0
+        cache = Path(args.root) / ".cache" / "snapshots"
         if command == "build":
-            result = run(args.root, write=not args.out, out=args.out, as_of=args.as_of, reported_by=args.reported_by)
+            result = run(args.root, write=not args.out, out=args.out, as_of=args.as_of, reported_by=args.reported_by,
+                         cache=cache, full=args.full)
         else:
-            result = run(args.root, base=args.base)
+            result = run(args.root, base=args.base, cache=cache, full=args.full)
     except CheckFailed as failed:
         job_summary(failed)
         done = LAYERS.index(failed.layer)

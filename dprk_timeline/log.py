@@ -34,7 +34,6 @@ class Changeset:
     name: str
     file: str                 # path as shown in messages, relative to the checkout
     body: dict
-    raw: bytes
     events: list[Event] = field(default_factory=list)
 
     @property
@@ -65,7 +64,7 @@ def read_changeset(path: Path, root: Path) -> tuple[Changeset | None, list[Probl
         return None, problems + [Problem("json", shown, f"cannot read file: {err.strerror}", "changeset")]
     if not isinstance(body, dict):
         return None, problems + [Problem("json", shown, "a changeset is a JSON object", "changeset")]
-    return Changeset(path.stem, shown, body, raw), problems
+    return Changeset(path.stem, shown, body), problems
 
 
 def attach_events(changeset: Changeset) -> None:

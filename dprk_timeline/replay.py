@@ -120,6 +120,8 @@ class Replay:
         self.reported_by = reported_by
         self.now = now
         self.order = 0
+        self.hidden: set[str] = set()
+        self.seen_ids: dict[str, Event] = {}
 
     # -- reporting -------------------------------------------------------------------------
     def problem(self, event: Event, pointer: str, reason: str) -> None:
@@ -160,8 +162,8 @@ class Replay:
 
     # -- the fold ------------------------------------------------------------------------------
     def run(self, changesets: list[Changeset]) -> State:
-        self.hidden: set[str] = set()
-        seen_ids: dict[str, Event] = {}
+        """Fold changesets (in log order) into the state; a later call goes on from where this one stopped."""
+        seen_ids = self.seen_ids
         for changeset in changesets:
             recorded = changeset.recorded_at
             if self.now and recorded > self.now:
@@ -526,8 +528,10 @@ class Replay:
 
 
 def replay(changesets: list[Changeset], reported_by: str | None = None,
-           now: str | None = None) -> tuple[State, list[Problem]]:
-    """Fold the log (already in log order) into a State; also return the integrity problems found."""
-    engine = Replay(reported_by=reported_by, now=now)
+           now: str | None = None, start: Replay | None = None) -> tuple[State, list[Problem]]:
+    """Fold the log (already in log order) into a State; also return the integrity problems found.
+    start: an engine that already folded the changesets before these (a snapshot)."""
+    engine = start or Replay(reported_by=reported_by, now=now)
+    engine.now = now
     state = engine.run(changesets)
     return state, engine.problems

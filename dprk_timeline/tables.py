@@ -1,7 +1,7 @@
 """Tables: project the replayed state into the rows of every table, and write them as CSV.
 
 Rows are dicts of Python values keyed by the Table Schema's field names; writing formats them one
-way only (see format_cell) and sorts them by primary key, so a rebuild is byte-identical.
+way only (see FORMAT_CELL) and sorts them by primary key, so a rebuild is byte-identical.
 """
 from __future__ import annotations
 
@@ -233,21 +233,29 @@ def project(state: State) -> dict[str, list[dict]]:
 
 
 def natural_key(value) -> tuple:
-    """Sort key that puts event/2 before event/10: runs of digits compare as numbers."""
+    """Sort key that puts event/2 before event/10: runs of digits compare as numbers. Splitting on the
+    digit runs alternates text (even places, maybe empty) and numbers (odd places), so like meets like."""
     if not isinstance(value, str):
-        return ((0, value, ""),)
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in DIGITS.split(value) if part)
+        return (value,)
+    parts = DIGITS.split(value)
+    parts[1::2] = map(int, parts[1::2])
+    return tuple(parts)
 
 
-def format_cell(value, field_type: str) -> str:
-    """The one way a value is written in a CSV cell."""
-    if value is None:
-        return ""
-    if field_type == "boolean":
-        return "true" if value else "false"
-    if field_type in ("integer", "number"):
-        return format_number(value)
-    return str(value)
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def _boolean(value) -> str:
+    return "" if value is None else "true" if value else "false"
+
+
+def _number(value) -> str:
+    return "" if value is None else format_number(value)
+
+
+# The one way a value of each Table Schema type is written in a CSV cell.
+FORMAT_CELL = {"boolean": _boolean, "integer": _number, "number": _number}
 
 
 def to_csv(name: str, rows: list[dict]) -> bytes:
@@ -259,12 +267,15 @@ def to_csv(name: str, rows: list[dict]) -> bytes:
         if set(row) != set(names):
             raise ValueError(f"table {name}: projection columns {sorted(row)} differ from schema {sorted(names)}")
     key = schema["primaryKey"]
-    ordered = sorted(rows, key=lambda r: tuple(natural_key(r[k]) for k in key))
+    if len(key) == 1:
+        ordered = sorted(rows, key=lambda r: natural_key(r[key[0]]))
+    else:
+        ordered = sorted(rows, key=lambda r: tuple(natural_key(r[k]) for k in key))
+    formats = [(n, FORMAT_CELL.get(t, _text)) for n, t in fields]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(names)
-    for row in ordered:
-        writer.writerow([format_cell(row[n], t) for n, t in fields])
+    writer.writerows([[write(row[n]) for n, write in formats] for row in ordered])
     return out.getvalue().encode("utf-8")
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import json
 import os
 import platform
@@ -34,7 +35,7 @@ MIX = {"launch": 22, "claims": 8, "statement": 14, "party": 30, "sanction": 7, "
 EVENTS_PER_CHANGESET = 1000
 
 
-def generate(root: Path, size: int, seed: int = 1) -> None:
+def generate(root: Path, size: int, seed: int = 1, per_changeset: int = EVENTS_PER_CHANGESET) -> None:
     """Write a synthetic log of `size` events into root/events, every reference resolving."""
     rng = random.Random(seed)
     events_dir = root / "events"
@@ -57,7 +58,7 @@ def generate(root: Path, size: int, seed: int = 1) -> None:
 
     def add(event):
         changeset.append(event)
-        if len(changeset) >= EVENTS_PER_CHANGESET:
+        if len(changeset) >= per_changeset:
             flush()
 
     for n in range(size):
@@ -123,12 +124,27 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def new_changeset(root: Path, size: int) -> None:
+    """A contributor's changeset on top of the synthetic log: a source, a launch with claims, a statement."""
+    events = [{"type": "source", "source_id": "contributed", "kind": "news_article", "publisher": "Synthetic News",
+               "title": "A contributed report", "published": "2024-06-01", "url": "https://example.org/contributed"},
+              {"type": "launch", "launch_id": "2024-06-01-999", "source": "contributed", "claimant": "actor-0",
+               "claims": [{"attribute": "korea_date", "value": "2024-06-01"},
+                          {"attribute": "apogee_km", "original": {"text": "60 km", "value": 60, "unit": "km"}}]},
+              {"type": "statement", "statement_id": "contributed-statement", "source": "contributed", "actor": "actor-1",
+               "date": "2024-06-01", "stance": "condemnation", "summary": "A contributed statement.",
+               "launches": ["2024-06-01-999"]}]
+    body = {"recorded_at": "2026-06-01T00:00:00Z", "author": "contributor", "message": "one new changeset",
+            "events": events}
+    (root / "events" / "2026-06-01-contribution.json").write_text(json.dumps(body, indent=2), encoding="utf-8")
+
+
 def measure(size: int) -> list[tuple[str, float, float, str]]:
     """Run in a child process: every stage on a fresh synthetic log of `size` events."""
-    from dprk_timeline import build, event_schema
+    from dprk_timeline import build, event_schema, snapshot
     from dprk_timeline.expectations import run as expectations
     from dprk_timeline.load import load_all
-    from dprk_timeline.replay import replay
+    from dprk_timeline.replay import Replay, replay
 
     rows = []
 
@@ -138,40 +154,64 @@ def measure(size: int) -> list[tuple[str, float, float, str]]:
         rows.append((name, time.perf_counter() - start, peak_mib(), note))
         return result
 
-    with tempfile.TemporaryDirectory() as folder:
-        root = Path(folder)
-        staging = root / "staging"
-        stage("generate the log (not a check)", lambda: (generate(root, size), f"{size} events"))
-        total = time.perf_counter()
-
-        def read():
-            changesets, problems = build.read_log(root)
-            return changesets, f"{len(problems)} problems"
-        changesets = stage("1. event files", read)
-
-        def integrity():
-            state, problems = replay(changesets)
-            return state, f"{len(problems)} problems"
-        state = stage("2. log integrity (replay)", integrity)
-
+    def layers_3_to_5(state, staging, prefix):
         def render():
-            files = build.render_all(state)
+            with build.without_gc():
+                files = build.render_all(state)
             build.write_files(staging, files)
             rows = sum(content.count(b"\n") - 1 for name, content in files.items() if name.startswith("data/"))
             return files, f"{rows} rows"
-        files = stage("   render tables and charts", render)
+        files = stage(f"{prefix}render tables and charts", render)
 
         def tables():
             rows, problems = build.validate_package(staging)
             return None, f"{rows} rows, {len(problems)} problems"
-        stage("3. tables (frictionless)", tables)
+        stage(f"{prefix}3. tables (frictionless)", tables)
 
         def gx():
             count, problems = expectations(load_all(staging))
             return None, f"{count} expectations, {len(problems)} failed (synthetic data)"
-        stage("4. expectations (GX)", gx)
-        stage("5. drift (compare)", lambda: (None, f"{len(build.committed_drift(staging, files))} problems"))
+        stage(f"{prefix}4. expectations (GX)", gx)
+        stage(f"{prefix}5. drift (compare)", lambda: (None, f"{len(build.committed_drift(staging, files))} problems"))
+
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        cache = root / "cache"
+        stage("generate the log (not a check)", lambda: (generate(root, size), f"{size} events"))
+        total = time.perf_counter()
+
+        def read():
+            with build.without_gc():  # as build.run does
+                changesets, problems = build.read_log(root)
+            return changesets, f"{len(problems)} problems"
+        changesets = stage("1. event files", read)
+
+        def integrity():
+            engine = Replay()
+            with build.without_gc():
+                state, problems = replay(changesets, start=engine)
+            return (engine, state), f"{len(problems)} problems"
+        engine, state = stage("2. log integrity (replay)", integrity)
+        layers_3_to_5(state, root / "staging", "")
         rows.append(("full rebuild and check (1-5)", time.perf_counter() - total, peak_mib(), ""))
+        stage("save the verified snapshot", lambda: (snapshot.save(cache, root / "events", changesets, engine, size),
+                                                     f"{sum(p.stat().st_size for p in cache.iterdir()) / 2**20:.0f} MiB"))
+        del engine, state, changesets
+        gc.unfreeze()
+        gc.collect()  # the contributor check starts from a fresh process's memory, as far as one can here
+
+        new_changeset(root, size)
+        total = time.perf_counter()
+
+        def contributed():
+            with build.without_gc():
+                read, resumed, _, state, problems = build.read_and_replay(root, build.Result(), cache, None, None)
+            assert resumed is not None, "the snapshot was not used"
+            return state, f"{len(read)} changeset read, {len(problems)} problems"
+        state = stage("contributor: 1-2 on the snapshot", contributed)
+        layers_3_to_5(state, root / "staging-contributor", "contributor: ")
+        rows.append(("contributor check (1-5)", time.perf_counter() - total, peak_mib(), "one new changeset"))
+        staging = root / "staging"
 
         def plain_jsonschema():
             validator = event_schema.validators()[1]
@@ -210,14 +250,30 @@ def main() -> int:
         print(json.dumps(measure(args.child)))
         return 0
     print(f"machine: {machine()}")
-    print(f"{'events':>9}  {'stage':<34} {'seconds':>8} {'peak MiB':>9}  note")
+    print(f"{'events':>9}  {'stage':<42} {'seconds':>8} {'peak MiB':>9}  note")
+    totals = {}
     for size in args.sizes:
         done = subprocess.run([sys.executable, __file__, "--child", str(size)], capture_output=True, text=True)
         if done.returncode:
             print(f"{size:>9}  failed: {done.stderr.strip().splitlines()[-1] if done.stderr else done.returncode}")
             continue
         for name, seconds, peak, note in json.loads(done.stdout.strip().splitlines()[-1]):
-            print(f"{size:>9}  {name:<34} {seconds:>8.2f} {peak:>9.0f}  {note}")
+            print(f"{size:>9}  {name:<42} {seconds:>8.2f} {peak:>9.0f}  {note}")
+            totals[size, name] = (seconds, peak)
+    print()
+    for size in args.sizes:
+        if (size, "full rebuild and check (1-5)") not in totals:
+            continue
+        seconds, peak = totals[size, "full rebuild and check (1-5)"]
+        line = f"{size:>9} events: full rebuild {seconds:.1f} s, peak {peak / 1024:.2f} GiB"
+        if (size // 10, "full rebuild and check (1-5)") in totals:
+            line += f"; {seconds / totals[size // 10, 'full rebuild and check (1-5)'][0]:.1f}x the time of 10x fewer events"
+        contributor = totals.get((size, "contributor check (1-5)"))
+        if contributor:
+            line += f"; contributor check {contributor[0]:.1f} s"
+        print(line)
+    print("targets: 10^6 events rebuilt in <= 30 s and <= 2 GiB; 10x the events in <= 12x the time; "
+          "contributor check on 10^6 events in <= 10 s")
     return 0
 
 

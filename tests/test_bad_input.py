@@ -110,3 +110,47 @@ def test_bad_changeset_is_refused_with_one_clear_line(founding, capsys, name, co
 def test_there_are_at_least_thirty_distinct_cases():
     assert len(CASES) >= 30
     assert len({c[4] for c in CASES}) >= 30, "cases should each test their own message"
+
+
+FORMAT_CORPUS = {
+    "date": ["2022-01-30", "2022-02-30", "2024-02-29", "2023-02-29", "2022-1-30", "20220130", "2022-01-30\n",
+             "\uff12022-01-30", "2022-01-30T00:00:00Z", "", "0000-01-01"],
+    "date-time": ["2022-01-30T07:52:00Z", "2022-01-30t07:52:00z", "2022-01-30T07:52:00+09:00", "2022-01-30T07:52:00",
+                  "2022-01-30 07:52:00Z", "2016-12-31T23:59:60Z", "2022-01-30T24:00:00Z", "2022-02-30T00:00:00Z",
+                  "2022-01-30T07:52:00.5Z", "2022-01-30T07:52:00Z\n"],
+    "uri": ["https://example.org/a", "https://example.org/a b", "http://\u4f8b\u3048.jp/", "mailto:someone@example.org",
+            "relative/path", "https://example.org/%zz", "https://[::1]/", "javascript:alert(1)", "https://example.org/a#b#c",
+            ""],
+}
+
+
+@pytest.mark.parametrize("name", sorted(FORMAT_CORPUS))
+def test_the_compiled_validator_checks_formats_as_jsonschema_does(name):
+    """The pass path (jsonschema_rs) and the wording path (jsonschema) must judge every format alike."""
+    from jsonschema import Draft202012Validator
+    from dprk_timeline.event_schema import FORMATS
+
+    checker = Draft202012Validator.FORMAT_CHECKER
+    verdicts = {value: FORMATS[name](value) for value in FORMAT_CORPUS[name]}
+    assert verdicts == {value: checker.conforms(value, name) for value in FORMAT_CORPUS[name]}
+    assert set(verdicts.values()) == {True, False}
+
+
+def test_both_validators_agree_on_every_event_of_the_log_and_of_the_corpus():
+    from dprk_timeline import event_schema
+    from dprk_timeline.jsonio import loads_strict
+    from conftest import ROOT
+
+    fast, slow = event_schema.fast_validators()[1], event_schema.validators()[1]
+    events = [event for path in sorted((ROOT / "events").glob("*.json"))
+              for event in json.loads(path.read_text())["events"]]
+    for _, _, content, _, _ in CASES:
+        try:
+            body = loads_strict(content) if isinstance(content, bytes) else content
+            events += body["events"]
+        except (ValueError, KeyError, TypeError):
+            continue
+    assert len(events) > 1300
+    disagreements = [event for event in events if fast.is_valid(event) != slow.is_valid(event)]
+    assert disagreements == []
+    assert sum(not fast.is_valid(event) for event in events) >= 15

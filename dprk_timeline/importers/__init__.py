@@ -43,7 +43,7 @@ def append_changeset(root: Path, stem: str, body: dict, changesets: list[log.Cha
         name = f"{stem}-{n}"
     path = events_dir / f"{name}.json"
     raw = dumps_canonical(body).encode("utf-8")
-    changeset = log.Changeset(name, log.display_path(path, Path(root)), body, raw)
+    changeset = log.Changeset(name, log.display_path(path, Path(root)), body)
     problems = event_schema.check_changeset(changeset)
     if problems:
         raise CheckFailed("event files", problems)
