@@ -78,7 +78,8 @@ def parser(command: str) -> argparse.ArgumentParser:
         p.add_argument("--out", type=Path, default=ROOT / "dist", help="folder to write to (default: %(default)s)")
     else:
         p = argparse.ArgumentParser(prog="scripts/check.py", description=(
-            "Check events/ and the committed data/ without writing anything (what CI runs on a pull request)."))
+            "Check events/ and the committed data/ without writing them (what CI runs on a pull request); "
+            "only the snapshot cache in .cache/snapshots/ is written."))
         p.add_argument("--base", metavar="REV",
                        help="git revision whose changesets must be unchanged (append-only), e.g. origin/main")
     if command in ("build", "check"):

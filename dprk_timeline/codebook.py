@@ -20,6 +20,20 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _count_and_examples(table: bytes) -> tuple[int, dict[str, str]]:
+    """Rows of a CSV table, and the first value given in each column."""
+    reader = csv.reader(io.StringIO(table.decode("utf-8")))
+    header = next(reader)
+    examples, count = {}, 0
+    for row in reader:
+        count += 1
+        if len(examples) < len(header):
+            for column, value in zip(header, row):
+                if value and column not in examples:
+                    examples[column] = value
+    return count, examples
+
+
 def render_codebook(tables: dict[str, bytes]) -> bytes:
     """The codebook, from the rendered CSV tables (for example values) and the Table Schemas."""
     lines = ["# Codebook", "",
@@ -29,9 +43,9 @@ def render_codebook(tables: dict[str, bytes]) -> bytes:
     lines += [f"- [{name}](#{name})" for name in TABLES] + [""]
     for name in TABLES:
         schema = table_schema(name)
-        rows = list(csv.DictReader(io.StringIO(tables[name].decode("utf-8"))))
+        count, examples = _count_and_examples(tables[name])
         lines += [f"## {name}", "", schema["description"], "",
-                  f"File `data/{name}.csv`, {len(rows)} rows. Primary key: {', '.join(f'`{k}`' for k in schema['primaryKey'])}."]
+                  f"File `data/{name}.csv`, {count} rows. Primary key: {', '.join(f'`{k}`' for k in schema['primaryKey'])}."]
         for key in schema.get("foreignKeys", []):
             target = key["reference"]
             lines.append(f"Foreign key: {', '.join(key['fields'])} → `{target['resource']}.{', '.join(target['fields'])}`.")
@@ -43,7 +57,7 @@ def render_codebook(tables: dict[str, bytes]) -> bytes:
             bounds = [f"≥ {constraints['minimum']}" if "minimum" in constraints else "",
                       f"≤ {constraints['maximum']}" if "maximum" in constraints else ""]
             allowed = allowed or " ".join(b for b in bounds if b)
-            example = next((row[field["name"]] for row in rows if row[field["name"]]), "")
+            example = examples.get(field["name"], "")
             example = example if len(example) <= 40 else example[:37] + "..."
             lines.append("| " + " | ".join([
                 f"`{field['name']}`", field["type"], unit_of(field["name"]),

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Check events/ and the committed data/ without writing (CI). --base REV enforces append-only."""
+"""Check events/ and the committed data/ without writing them (CI). --base REV enforces append-only."""
 import sys
 from pathlib import Path
 
