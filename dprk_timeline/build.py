@@ -239,8 +239,8 @@ def run(root: Path, **options) -> Result:
 
 
 def _run(root: Path, *, write: bool = False, out: Path | None = None, base: str | None = None,
-        as_of: str | None = None, reported_by: str | None = None, today: dt.date | None = None,
-        cache: Path | None = None, full: bool = False) -> Result:
+         as_of: str | None = None, reported_by: str | None = None, today: dt.date | None = None,
+         cache: Path | None = None, full: bool = False) -> Result:
     """Run the layers in order; raise CheckFailed at the first layer with problems.
 
     write: replace root/data and root/datapackage.json (the main job).
