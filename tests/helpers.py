@@ -21,7 +21,7 @@ def tables(root: Path, **kw) -> dict[str, dict]:
     state, problems = replayed(root, **kw)
     assert not problems, [str(p) for p in problems]
     out = {}
-    for name, rows in project(state).items():
+    for name, rows in project(state):
         key = table_schema(name)["primaryKey"]
         out[name] = {tuple(r[k] for k in key) if len(key) > 1 else r[key[0]]: r for r in rows}
     return out

@@ -79,10 +79,17 @@ def test_table_layer_reports_file_row_field_and_reason(tmp_path):
     launches.write_text(launches.read_text().replace("1998.8", "very high"))
     claims = tmp_path / "data" / "claims.csv"
     claims.write_text(claims.read_text().replace(",kr-jcs,", ",kr-nobody,", 1))
-    rows, problems = validate_package(tmp_path)
+    rows, problems = validate_package(tmp_path, processes=1)
     lines = [str(p) for p in problems]
     assert any(re.match(r"data/launches.csv: row [0-9]+, field apogee_km: type-error", line) for line in lines), lines
     assert any(line.startswith("data/claims.csv: ") and "foreign-key" in line for line in lines), lines
+    # Split across processes (as for large packages), the same rows are checked and the same problems found,
+    # in the same order; and as many as the reference, frictionless validating the whole package.
+    assert validate_package(tmp_path, processes=2) == (rows, problems)
+    from frictionless import validate
+    report = validate(str(tmp_path / "datapackage.json"))
+    assert len(problems) == len(report.flatten(["type"])) >= 2
+    assert rows == sum(task.stats["rows"] for task in report.tasks)
 
 
 def test_a_build_failing_its_expectations_writes_nothing(scratch):
