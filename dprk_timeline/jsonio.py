@@ -4,6 +4,7 @@ import math
 
 MAX_FILE_BYTES = 256 * 1024 * 1024
 MAX_DEPTH = 32
+TOO_MANY_DIGITS = 10**15  # JSON integers have no leading zeros: 16 digits or more is at least this
 
 
 class JSONInputError(ValueError):
@@ -15,12 +16,12 @@ def _reject_constant(name):
 
 
 def _no_duplicate_keys(pairs):
-    seen = {}
-    for key, value in pairs:
-        if key in seen:
-            raise JSONInputError(f"duplicate key {key!r} in one object")
-        seen[key] = value
-    return seen
+    value = dict(pairs)
+    if len(value) != len(pairs):  # the rare case: find the first repeated key to name it
+        seen = set()
+        key = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise JSONInputError(f"duplicate key {key!r} in one object")
+    return value
 
 
 def _parse_float(text):
@@ -30,24 +31,23 @@ def _parse_float(text):
     return value
 
 
-def _parse_int(text):
-    if len(text.lstrip("-")) > 15:
-        raise JSONInputError(f"number {text[:40]}... has more than 15 digits")
-    return int(text)
-
-
-def _depth(value, limit):
-    """Depth of nesting, stopping at limit (iterative: deep input must not blow the stack)."""
+def _check_tree(value, limit):
+    """Refuse nesting deeper than limit and integers of more than 15 digits (iterative: deep input must not
+    blow the stack). Integers are checked here rather than by a parse_int hook, which would cost a Python
+    call for every number of the log."""
+    if type(value) not in (dict, list):
+        return _check_tree([value], limit)
     stack = [(value, 1)]
     while stack:
         node, depth = stack.pop()
-        if depth > limit:
-            return depth
-        if isinstance(node, dict):
-            stack.extend((v, depth + 1) for v in node.values())
-        elif isinstance(node, list):
-            stack.extend((v, depth + 1) for v in node)
-    return 0
+        for child in node.values() if type(node) is dict else node:
+            kind = type(child)
+            if kind is dict or kind is list:
+                if depth >= limit:
+                    raise JSONInputError(f"nesting deeper than {MAX_DEPTH} levels")
+                stack.append((child, depth + 1))
+            elif kind is int and not -TOO_MANY_DIGITS < child < TOO_MANY_DIGITS:
+                raise JSONInputError(f"number {str(child)[:40]}... has more than 15 digits")
 
 
 def loads_strict(raw: bytes):
@@ -64,13 +64,17 @@ def loads_strict(raw: bytes):
         raise JSONInputError("file has CR line ends; use LF")
     try:
         value = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_reject_constant,
-                           parse_float=_parse_float, parse_int=_parse_int)
+                           parse_float=_parse_float)
     except json.JSONDecodeError as err:
         raise JSONInputError(f"not valid JSON: {err.msg} at line {err.lineno} column {err.colno}") from None
     except RecursionError:
         raise JSONInputError(f"nesting deeper than {MAX_DEPTH} levels") from None
-    if _depth(value, MAX_DEPTH):
-        raise JSONInputError(f"nesting deeper than {MAX_DEPTH} levels")
+    except ValueError as err:
+        if "integer string conversion" not in str(err):
+            raise
+        # Python refuses to convert integers of thousands of digits at all
+        raise JSONInputError("a number has more than 15 digits") from None
+    _check_tree(value, MAX_DEPTH)
     return value
 
 

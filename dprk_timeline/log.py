@@ -13,7 +13,7 @@ from .problems import Problem
 NAME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}-[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
-@dataclass
+@dataclass(slots=True)
 class Event:
     id: str
     changeset: "Changeset"

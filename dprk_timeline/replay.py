@@ -73,9 +73,6 @@ class State:
     registered_by: dict[str, Event] = field(default_factory=dict)     # "kind:id" -> event
     last_recorded_at: str = ""
 
-    def launch_claims(self, launch_id: str) -> list[Claim]:
-        return [c for c in self.claims.values() if c.launch_id == launch_id]
-
 
 # record kind -> (state attribute, ID field of its event)
 RECORDS = {
@@ -88,6 +85,8 @@ RECORDS = {
     "party": ("parties", "party_id"),
     "context": ("context", "context_id"),
 }
+# fields of statements and sanctions that link to launches, sanctions and parties (unlink repoints them)
+LINK_FIELDS = {"launch": "launches", "sanction": "sanctions", "party": "parties"}
 # fields of record events that name other records: field -> kind
 REFERENCES = {
     "source": "source", "actor": "actor", "claimant": "actor", "authority": "actor", "parent": "actor",
@@ -122,6 +121,19 @@ class Replay:
         self.order = 0
         self.hidden: set[str] = set()
         self.seen_ids: dict[str, Event] = {}
+        # Indexes, so that retracting or merging a record does not scan every claim, statement and sanction:
+        self.claims_of: dict[str, list[str]] = {}               # launch ID -> IDs of its claims
+        self.linked_from: dict[tuple[str, str], set] = {}        # (field, ID) -> records that may name it there
+
+    def index_links(self, table: str, record_id: str, fields: dict) -> None:
+        """Note that the record of state.<table> may name these IDs in its link fields (from now on; a record
+        that drops a link stays noted, and unlink looks at what it holds when the time comes)."""
+        if table not in ("statements", "sanctions"):
+            return
+        for name in (*LINK_FIELDS.values(), "refers_to"):
+            values = fields.get(name)
+            for value in ([values] if isinstance(values, str) else values or []):
+                self.linked_from.setdefault((name, value), set()).add((table, record_id))
 
     # -- reporting -------------------------------------------------------------------------
     def problem(self, event: Event, pointer: str, reason: str) -> None:
@@ -203,6 +215,7 @@ class Replay:
         record = {k: v for k, v in body.items() if k not in ("type", "note", "id")}
         record["event"] = event
         getattr(self.state, attr)[record_id] = record
+        self.index_links(attr, record_id, record)
         self.state.registered_by[key] = event
         self.state.changes.append(Change(event, kind, record_id, "created", source=body.get("source", "")))
         return record
@@ -365,6 +378,7 @@ class Replay:
                 self.problem(event, "/claims", f"missile {claim.missile} is beyond the count its claimant gives")
         for claim in made:
             self.state.claims[claim.id] = claim
+        self.claims_of.setdefault(launch_id, []).extend(claim.id for claim in made)
         return made
 
     # -- corrections, retractions, merges --------------------------------------------------
@@ -407,6 +421,7 @@ class Replay:
             new.missile = body["claim"].get("missile", old.missile)
             old.status, old.replaced_by = "superseded", new.id
             self.state.claims[new.id] = new
+            self.claims_of[new.launch_id].append(new.id)
             self.state.changes.append(Change(event, "launch", old.launch_id, "corrected",
                                              detail=f"{old.attribute}: claim {old.id} replaced by {new.id}",
                                              reason=body["reason"], source=body["source"]))
@@ -443,6 +458,7 @@ class Replay:
         if len(self.problems) > before:
             return
         record.update(fields)
+        self.index_links(attr, record_id, fields)
         self.state.changes.append(Change(event, kind, record_id, "corrected", detail=", ".join(sorted(fields)),
                                          reason=body["reason"], source=body["source"]))
 
@@ -466,8 +482,8 @@ class Replay:
             return
         if kind == "launch":
             del self.state.launches[record_id]
-            for claim in self.state.launch_claims(record_id):
-                del self.state.claims[claim.id]
+            for claim_id in self.claims_of.pop(record_id, []):
+                del self.state.claims[claim_id]
         else:
             del getattr(self.state, RECORDS[kind][0])[record_id]
         self.state.retired[f"{kind}:{record_id}"] = ("retracted", "")
@@ -477,21 +493,24 @@ class Replay:
 
     def unlink(self, kind: str, record_id: str, into: str | None = None) -> None:
         """Remove (or repoint, for a merge) the links other records hold to a retired record."""
-        field_name = {"launch": "launches", "sanction": "sanctions", "party": "parties"}.get(kind)
+        field_name = LINK_FIELDS.get(kind)
         if field_name is None:
             return
-        for table in (self.state.statements, self.state.sanctions):
-            for record in table.values():
-                if record_id in record.get(field_name, []):
-                    kept = [v for v in record[field_name] if v != record_id]
-                    if into and into not in kept:
-                        kept.append(into)
-                    record[field_name] = kept
+        for table, linking_id in sorted(self.linked_from.pop((field_name, record_id), ())):
+            record = getattr(self.state, table).get(linking_id)
+            if record is not None and record_id in record.get(field_name, []):
+                kept = [v for v in record[field_name] if v != record_id]
+                if into and into not in kept:
+                    kept.append(into)
+                    self.index_links(table, linking_id, {field_name: [into]})
+                record[field_name] = kept
         if kind == "sanction":
-            for action in self.state.sanctions.values():
-                if action.get("refers_to") == record_id:
+            for table, action_id in sorted(self.linked_from.pop(("refers_to", record_id), ())):
+                action = self.state.sanctions.get(action_id) if table == "sanctions" else None
+                if action is not None and action.get("refers_to") == record_id:
                     if into:
                         action["refers_to"] = into
+                        self.index_links("sanctions", action_id, {"refers_to": into})
                     else:
                         del action["refers_to"]
 
@@ -509,14 +528,17 @@ class Replay:
             return
         if kind == "launch":
             del self.state.launches[old]
-            for claim in self.state.launch_claims(old):
-                claim.launch_id = new
+            moved = self.claims_of.pop(old, [])
+            for claim_id in moved:
+                self.state.claims[claim_id].launch_id = new
+            self.claims_of.setdefault(new, []).extend(moved)
         elif kind == "sanction":
             absorbed, kept = self.state.sanctions.pop(old), self.state.sanctions[new]
             for name in ("launches", "parties"):
                 merged = kept.get(name, []) + [v for v in absorbed.get(name, []) if v not in kept.get(name, [])]
                 if merged:
                     kept[name] = merged
+            self.index_links("sanctions", new, kept)
         else:
             del self.state.parties[old]
         self.state.retired[f"{kind}:{old}"] = ("merged", new)

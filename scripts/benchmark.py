@@ -28,10 +28,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-# The mix of event types in the real log (per 100 events), rounded: claims and launches dominate the
-# launch history, parties the sanctions lists, statements the reactions.
-MIX = {"launch": 22, "claims": 8, "statement": 14, "party": 30, "sanction": 7, "correction": 9, "source": 6,
-       "retraction": 2, "context": 1, "actor": 1}
+# The mix of event types (per 1,000 events), after the real log's but with more of the launch events that
+# make the most rows: claims and launches for the launch history, parties for the sanctions lists,
+# statements for the reactions, and every way of changing the past (corrections; retractions of
+# statements, launches and sanctions; merges of launches, sanctions and parties, as the real log has).
+MIX = {"launch": 220, "claims": 80, "statement": 140, "party": 300, "sanction": 70, "correction": 89, "source": 60,
+       "retraction": 18, "merge": 3, "context": 10, "actor": 10}
 EVENTS_PER_CHANGESET = 1000
 REBUILD, CHECKED = "full rebuild (1, 2, render)", "full rebuild and check (1-5)"
 BASELINE_EVENTS = 100_000  # plain jsonschema takes about 15 minutes for 10^6 events: time the first 10^5
@@ -100,11 +102,11 @@ def generate(root: Path, size: int, seed: int = 1, per_changeset: int = EVENTS_P
                 event["launches"] = [rng.choice(launches)]
             add(event)
         elif kind == "party":
-            pid = f"party-{len(parties)}"
+            pid = f"party-{n}"  # IDs from n: merges and retractions shorten the lists
             parties.append(pid)
-            add({"type": "party", "party_id": pid, "name": f"PARTY {len(parties)}", "kind": "entity", "source": rng.choice(sources)})
+            add({"type": "party", "party_id": pid, "name": f"PARTY {n}", "kind": "entity", "source": rng.choice(sources)})
         elif kind == "sanction" and parties:
-            aid = f"action-{len(sanctions)}"
+            aid = f"action-{n}"
             sanctions.append(aid)
             add({"type": "sanction", "action_id": aid, "action": "designation", "authority": rng.choice(actors),
                  "date": "2024-04-01", "parties": rng.sample(parties, min(3, len(parties))), "source": rng.choice(sources),
@@ -112,9 +114,17 @@ def generate(root: Path, size: int, seed: int = 1, per_changeset: int = EVENTS_P
         elif kind == "correction" and statements:
             add({"type": "correction", "target": f"statement:{rng.choice(statements)}", "set": {"stance": "concern"},
                  "reason": "Synthetic correction.", "source": rng.choice(sources)})
-        elif kind == "retraction" and len(statements) > 10:
-            add({"type": "retraction", "target": f"statement:{statements.pop(rng.randrange(len(statements)))}",
-                 "reason": "Synthetic retraction."})
+        elif kind in ("retraction", "merge") and min(len(statements), len(launches), len(sanctions), len(parties)) > 10:
+            pools = {"statement": statements, "launch": launches, "sanction": sanctions, "party": parties}
+            if kind == "retraction":
+                record_type = rng.choice(["statement", "statement", "launch", "sanction"])
+                retired = pools[record_type].pop(rng.randrange(len(pools[record_type])))
+                add({"type": "retraction", "target": f"{record_type}:{retired}", "reason": "Synthetic retraction."})
+            else:
+                record_type = rng.choice(["launch", "sanction", "party"])
+                retired = pools[record_type].pop(rng.randrange(len(pools[record_type])))
+                add({"type": "merge", "record_type": record_type, "from": retired, "into": rng.choice(pools[record_type]),
+                     "reason": "Synthetic duplicate."})
         elif kind == "context":
             add({"type": "context", "context_id": f"ctx-{n}", "topic": "launch_count", "period_start": "2024-01-01",
                  "period_end": "2024-01-31", "value": 3, "unit": "launches", "claimant": rng.choice(actors),

@@ -101,3 +101,44 @@ def test_merging_two_records_of_one_launch_moves_claims_and_links(founding):
     assert launch["sources_disagree"] is False                          # 1,998.8 and 2,000 km agree within 10 %
     assert ("2022-01-30-1", "test-answer") in t["launch_statements"]
     assert t["changes"][("2026-11-22-merge/3", "launch", "2022-01-30-2")]["detail"] == "into 2022-01-30-1"
+
+
+def test_after_many_merges_and_retractions_nothing_points_at_a_retired_record(tmp_path):
+    """On a synthetic log with hundreds of retractions and merges of launches, sanctions and parties (and
+    links and claims moved between them), the replay's indexes agree with the state they index."""
+    import sys
+
+    from conftest import ROOT
+    from dprk_timeline.build import read_log
+    from dprk_timeline.replay import Replay, replay
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from benchmark import generate
+
+    generate(tmp_path, 20_000)
+    changesets, problems = read_log(tmp_path)
+    engine = Replay()
+    state, problems = replay(changesets, start=engine)
+    assert not problems, [str(p) for p in problems[:5]]
+    retired = {"launch": set(), "sanction": set(), "party": set()}
+    for change in state.changes:
+        if change.change in ("retracted", "merged") and change.record_type in retired and \
+                f"{change.record_type}:{change.record_id}" in state.retired:
+            retired[change.record_type].add(change.record_id)
+    assert all(len(ids) > 20 for ids in retired.values()), {k: len(v) for k, v in retired.items()}
+    # claims: each belongs to a launch that exists, and the index lists exactly a launch's claims
+    by_launch = {}
+    for claim in state.claims.values():
+        by_launch.setdefault(claim.launch_id, set()).add(claim.id)
+    assert set(by_launch) <= set(state.launches)
+    assert {k: set(v) for k, v in engine.claims_of.items() if v} == by_launch
+    # links: no statement or sanction names a retired launch, sanction or party, and merged ones were repointed
+    for table in (state.statements, state.sanctions):
+        for record in table.values():
+            assert not set(record.get("launches", [])) & retired["launch"]
+            assert not set(record.get("sanctions", [])) & retired["sanction"]
+            assert not set(record.get("parties", [])) & retired["party"]
+            assert record.get("refers_to") not in retired["sanction"]
+    merged_into = {into for how, into in state.retired.values() if how == "merged"}
+    linked = {v for table in (state.statements, state.sanctions) for r in table.values()
+              for name in ("launches", "parties") for v in r.get(name, [])}
+    assert merged_into & linked, "no link was repointed to a record that absorbed another"
