@@ -285,7 +285,7 @@ def read_and_replay(root: Path, result: Result, cache: Path | None, as_of: str |
     result.layers.append((LAYERS[0], "ok", what))
 
     engine = resumed.engine if resumed else Replay(reported_by=reported_by)
-    state, problems = replay(changesets, now=utc_now(), start=engine)
+    state, problems = replay(changesets, now=utc_now(), start=engine, consume=True)
     return changesets, resumed, engine, state, problems
 
 
@@ -353,7 +353,7 @@ def _run(root: Path, *, write: bool = False, out: Path | None = None, base: str 
         if write:
             # Determinism: a second, independent replay must give the same bytes as were written.
             again, _ = read_log(root)
-            state2, _ = replay(again)
+            state2, _ = replay(again, consume=True)
             problems = committed_drift(root, render_all(state2))
         else:
             problems = committed_drift(root, files)

@@ -18,11 +18,8 @@ class Event:
     id: str
     changeset: "Changeset"
     position: int             # 1-based position in the changeset
-    body: dict
-
-    @property
-    def type(self) -> str:
-        return self.body["type"]
+    type: str
+    body: dict | None         # the event as read; the replay lets it go once it has folded it in
 
     @property
     def label(self) -> str:
@@ -70,7 +67,7 @@ def read_changeset(path: Path, root: Path) -> tuple[Changeset | None, list[Probl
 def attach_events(changeset: Changeset) -> None:
     """Give each event of a (schema-valid) changeset its ID."""
     changeset.events = [
-        Event(f"{changeset.name}/{body.get('id', position)}", changeset, position, body)
+        Event(f"{changeset.name}/{body.get('id', position)}", changeset, position, body["type"], body)
         for position, body in enumerate(changeset.body["events"], start=1)
     ]
 

@@ -173,8 +173,9 @@ class Replay:
                                          "facts cannot be recorded before they happen")
 
     # -- the fold ------------------------------------------------------------------------------
-    def run(self, changesets: list[Changeset]) -> State:
-        """Fold changesets (in log order) into the state; a later call goes on from where this one stopped."""
+    def run(self, changesets: list[Changeset], consume: bool = False) -> State:
+        """Fold changesets (in log order) into the state; a later call goes on from where this one stopped.
+        consume: let go of each event's parsed JSON once folded in (the changesets cannot be replayed again)."""
         seen_ids = self.seen_ids
         for changeset in changesets:
             recorded = changeset.recorded_at
@@ -190,6 +191,12 @@ class Replay:
                 self.order += 1
                 getattr(self, "on_" + event.type)(event)
             self.state.last_recorded_at = max(self.state.last_recorded_at, recorded)
+            if consume:
+                # What the tables need of these events is in the state now (records, claims, changes): the
+                # parsed JSON is most of the memory of a large log, and of its snapshot.
+                for event in changeset.events:
+                    event.body = None
+                changeset.body = {key: value for key, value in changeset.body.items() if key != "events"}
         return self.state
 
     def register(self, event: Event, kind: str) -> dict | None:
@@ -549,11 +556,12 @@ class Replay:
                                          reason=body["reason"], source=body.get("source", "")))
 
 
-def replay(changesets: list[Changeset], reported_by: str | None = None,
-           now: str | None = None, start: Replay | None = None) -> tuple[State, list[Problem]]:
+def replay(changesets: list[Changeset], reported_by: str | None = None, now: str | None = None,
+           start: Replay | None = None, consume: bool = False) -> tuple[State, list[Problem]]:
     """Fold the log (already in log order) into a State; also return the integrity problems found.
-    start: an engine that already folded the changesets before these (a snapshot)."""
+    start: an engine that already folded the changesets before these (a snapshot).
+    consume: let go of the events' parsed JSON as they are folded in (see Replay.run)."""
     engine = start or Replay(reported_by=reported_by, now=now)
     engine.now = now
-    state = engine.run(changesets)
+    state = engine.run(changesets, consume)
     return state, engine.problems

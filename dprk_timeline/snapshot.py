@@ -112,18 +112,30 @@ def find(folder: Path | None, events_dir: Path) -> Snapshot | None:
     return Snapshot(covered, engine, header["events"])
 
 
+class _HashingWriter:
+    def __init__(self, file):
+        self.file, self.digest = file, hashlib.sha256()
+
+    def write(self, data) -> int:
+        self.digest.update(data)
+        return self.file.write(data)
+
+
 def save(folder: Path, events_dir: Path, changesets: list, engine, events: int) -> Path:
     """Write the snapshot of the engine that replayed these changesets (the whole log, in log order), then
     prune old snapshots."""
     covered = [(c.name, file_hash(events_dir / f"{c.name}.json"), c.recorded_at) for c in changesets]
     key = f"{code_version()}-{prefix_hash(covered)}"
     folder.mkdir(parents=True, exist_ok=True)
-    payload = pickle.dumps(engine, protocol=pickle.HIGHEST_PROTOCOL)
-    header = {"covered": covered, "events": events, "payload_sha256": hashlib.sha256(payload).hexdigest()}
-    for suffix, content in ((".pickle", payload), (".json", json.dumps(header).encode())):
-        temporary = folder / f".{key}{suffix}.{os.getpid()}"
-        temporary.write_bytes(content)
-        os.replace(temporary, folder / f"{key}{suffix}")  # the header last: a snapshot is whole or absent
+    temporary = folder / f".{key}.pickle.{os.getpid()}"
+    with temporary.open("wb") as file:
+        out = _HashingWriter(file)  # streamed: the pickle of a large log is hundreds of MiB
+        pickle.dump(engine, out, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(temporary, folder / f"{key}.pickle")
+    header = {"covered": covered, "events": events, "payload_sha256": out.digest.hexdigest()}
+    temporary = folder / f".{key}.json.{os.getpid()}"
+    temporary.write_text(json.dumps(header), encoding="utf-8")
+    os.replace(temporary, folder / f"{key}.json")  # the header last: a snapshot is whole or absent
     headers = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
     for old in headers[KEEP:]:
         old.unlink(missing_ok=True)
