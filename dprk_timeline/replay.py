@@ -487,6 +487,13 @@ class Replay:
                                              detail=f"{claim.attribute}: claim {claim.id} retracted",
                                              reason=body["reason"], source=body.get("source", "")))
             return
+        if kind in LOOKUP_KINDS:
+            users = self.users_of(kind, record_id)
+            if users:
+                more = f" and {len(users) - 1} more" if len(users) > 1 else ""
+                self.problem(event, "/target", f"{kind.replace('_', ' ')} {record_id!r} is still used by {users[0]}{more}; "
+                                               "it can be corrected, not retracted")
+                return
         if kind == "launch":
             del self.state.launches[record_id]
             for claim_id in self.claims_of.pop(record_id, []):
@@ -497,6 +504,27 @@ class Replay:
         self.unlink(kind, record_id)
         self.state.changes.append(Change(event, kind, record_id, "retracted", reason=body["reason"],
                                          source=body.get("source", "")))
+
+    def users_of(self, kind: str, record_id: str) -> list[str]:
+        """What still names a source, actor, site or missile type: claims of any status, records, and the
+        history of changes (the tables keep all of them, each with a foreign key to it). A scan: such
+        retractions are rare."""
+        names = {field for field, ref_kind in REFERENCES.items() if ref_kind == kind}
+        users = []
+        for claim in self.state.claims.values():
+            if (kind == "source" and claim.source == record_id) or (kind == "actor" and claim.claimant == record_id) \
+                    or (claim.attribute == kind and claim.value == record_id):
+                users.append(f"claim {claim.id}")
+        for table, (attr, _) in RECORDS.items():
+            for other_id, record in getattr(self.state, attr).items():
+                for name in names & record.keys():
+                    values = record[name] if isinstance(record[name], list) else [record[name]]
+                    if record_id in values:
+                        users.append(f"{table.replace('_', ' ')} {other_id}")
+        if kind == "source":
+            users += [f"the history of {c.record_type} {c.record_id} ({c.event.id})"
+                      for c in self.state.changes if c.source == record_id]
+        return users
 
     def unlink(self, kind: str, record_id: str, into: str | None = None) -> None:
         """Remove (or repoint, for a merge) the links other records hold to a retired record."""

@@ -142,3 +142,19 @@ def test_after_many_merges_and_retractions_nothing_points_at_a_retired_record(tm
     linked = {v for table in (state.statements, state.sanctions) for r in table.values()
               for name in ("launches", "parties") for v in r.get(name, [])}
     assert merged_into & linked, "no link was repointed to a record that absorbed another"
+
+
+def test_a_source_or_actor_still_in_use_cannot_be_retracted_but_an_unused_one_can(founding):
+    cited = {"type": "retraction", "target": f"source:{SOURCE}", "reason": "Test: still cited."}
+    claimant = {"type": "retraction", "target": "actor:kr-jcs", "reason": "Test: still claiming."}
+    unused = {"type": "actor", "actor_id": "test-unused-office", "name": "An office no claim names", "kind": "government",
+              "country": "KR"}
+    dropped = {"type": "retraction", "target": "actor:test-unused-office", "reason": "Test: registered by mistake."}
+    founding.add("2026-11-22-retract.json", changeset(cited, claimant, unused, dropped))
+    state, problems = replayed(founding.root)
+    reasons = [(p.event, p.reason) for p in problems]
+    assert len(reasons) == 2, reasons
+    assert reasons[0][0] == "event 1" and reasons[0][1].startswith(f"source {SOURCE!r} is still used by claim ")
+    assert reasons[0][1].endswith("more; it can be corrected, not retracted")
+    assert reasons[1][0] == "event 2" and reasons[1][1].startswith("actor 'kr-jcs' is still used by claim ")
+    assert SOURCE in state.sources and "kr-jcs" in state.actors and "test-unused-office" not in state.actors
