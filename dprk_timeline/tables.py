@@ -239,14 +239,22 @@ def project(state: State) -> Iterator[tuple[str, list[dict]]]:
                       for c in state.changes]
 
 
-def natural_key(value) -> tuple:
-    """Sort key that puts event/2 before event/10: runs of digits compare as numbers. Splitting on the
-    digit runs alternates text (even places, maybe empty) and numbers (odd places), so like meets like."""
+def natural_key(value):
+    """Sort key that puts event/2 before event/10: runs of digits compare as numbers, the text between
+    them as text. Splitting on the digit runs alternates text (even places, maybe empty) and numbers (odd
+    places); the key is one string, compared in C, in which each text ends with NUL (below any character
+    of an ID, so a shorter text sorts first) and each number is written as its digit count (as a
+    character from 0x20 up) then its digits without leading zeros, so numbers compare by value.
+    It orders strings as the tuples (text, int, text, ..., text) would. Other values are their own key."""
     if not isinstance(value, str):
         return (value,)
+    if "\0" in value:
+        raise ValueError(f"a key cannot hold a NUL character: {value!r}")
     parts = DIGITS.split(value)
-    parts[1::2] = map(int, parts[1::2])
-    return tuple(parts)
+    numbers = [digits.lstrip("0") for digits in parts[1::2]]
+    parts[1::2] = [chr(0x20 + len(number)) + number for number in numbers]
+    parts[0::2] = [text + "\0" for text in parts[0::2]]
+    return "".join(parts)
 
 
 def _text(value) -> str:

@@ -127,3 +127,33 @@ def test_charts_are_drawn_from_the_tables_without_a_date():
         assert "<dc:date>" not in svg  # no creation date: a rebuild gives the same bytes
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "](charts/launches-per-year.svg)" in readme and "](charts/timeline-2022.svg)" in readme
+
+
+def test_rows_sort_as_text_and_numbers_would():
+    """The one-string sort key orders IDs exactly as tuples of their text and number runs do."""
+    import random
+
+    import pytest
+
+    from dprk_timeline.tables import DIGITS, natural_key
+
+    def as_tuple(value):
+        parts = DIGITS.split(value)
+        parts[1::2] = map(int, parts[1::2])
+        return tuple(parts)
+
+    rng = random.Random(7)
+    values = ["event/2", "event/10", "event/02", "event", "event/", "a-1", "a1", "a", "", "0", "00", "007", "7b",
+              "2022-01-05-1", "2022-01-05-10", "2022-1-5-2", "ab1", "abc", "a\x01", "x/1.2", "x/1.10", "x/1/2"]
+    values += ["".join(rng.choice("ab-/.0123456789") for _ in range(rng.randint(0, 12))) for _ in range(3000)]
+    values += [str(rng.randint(0, 10**30)) for _ in range(200)]
+    assert sorted(values, key=natural_key) == sorted(values, key=as_tuple)
+    # and so do keys of several fields, and every pair compares the same way
+    pairs = [(rng.choice(values), rng.choice(values)) for _ in range(3000)]
+    assert sorted(pairs, key=lambda p: tuple(map(natural_key, p))) == sorted(pairs, key=lambda p: tuple(map(as_tuple, p)))
+    sign = lambda x, y: (x > y) - (x < y)  # noqa: E731
+    for a, b in pairs:
+        assert sign(natural_key(a), natural_key(b)) == sign(as_tuple(a), as_tuple(b)), (a, b)
+    assert natural_key(5) == (5,)
+    with pytest.raises(ValueError, match="NUL"):
+        natural_key("a\x00b")
