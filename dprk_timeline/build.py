@@ -152,7 +152,8 @@ def validate_package(directory: Path, processes: int | None = None) -> tuple[int
         sizes = {resource.name: _size(directory, resource.path) for resource in package.resources}
         names = sorted(sizes, key=sizes.get, reverse=True)  # largest first, so the processes finish together
         if processes is None:
-            processes = min(len(os.sched_getaffinity(0)), len(names)) if sum(sizes.values()) > PARALLEL_BYTES else 1
+            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+            processes = min(cores, len(names)) if sum(sizes.values()) > PARALLEL_BYTES else 1
         if processes > 1:
             from concurrent.futures import ProcessPoolExecutor
             from multiprocessing import get_context

@@ -71,7 +71,7 @@ def test_outputs_follow_the_file_conventions():
         raw.decode("utf-8")
 
 
-def test_table_layer_reports_file_row_field_and_reason(tmp_path):
+def test_table_layer_reports_file_row_field_and_reason(tmp_path, monkeypatch):
     from dprk_timeline.build import validate_package
     shutil.copytree(ROOT / "data", tmp_path / "data")
     shutil.copy(ROOT / "datapackage.json", tmp_path / "datapackage.json")
@@ -86,6 +86,8 @@ def test_table_layer_reports_file_row_field_and_reason(tmp_path):
     # Split across processes (as for large packages), the same rows are checked and the same problems found,
     # in the same order; and as many as the reference, frictionless validating the whole package.
     assert validate_package(tmp_path, processes=2) == (rows, problems)
+    monkeypatch.setattr("dprk_timeline.build.PARALLEL_BYTES", 0)  # as for a large package: one process per core
+    assert validate_package(tmp_path) == (rows, problems)
     from frictionless import validate
     report = validate(str(tmp_path / "datapackage.json"))
     assert len(problems) == len(report.flatten(["type"])) >= 2
