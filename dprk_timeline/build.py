@@ -128,7 +128,7 @@ def append_only(root: Path, base: str, changesets: list) -> list[Problem]:
 
 
 # -- 3. tables ---------------------------------------------------------------------------------
-# frictionless checks one row at a time (about 14,000 rows a second here), and refuses to run a package
+# frictionless checks one row at a time (under 20,000 rows a second here), and refuses to run a package
 # with foreign keys in parallel; each resource can be validated on its own all the same (it reads the
 # resources its foreign keys point to from the package), so large packages are split by resource across
 # processes. Below this size starting a process costs more than it saves.

@@ -32,12 +32,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 # The mix of event types (per 1,000 events), after the real log's but with more of the launch events that
 # make the most rows: claims and launches for the launch history, parties for the sanctions lists,
 # statements for the reactions, and every way of changing the past (corrections; retractions of
-# statements, launches and sanctions; merges of launches, sanctions and parties, as the real log has).
+# statements, launches and sanctions; merges of launches, sanctions and parties: the real log has one).
 MIX = {"launch": 220, "claims": 80, "statement": 140, "party": 300, "sanction": 70, "correction": 89, "source": 60,
        "retraction": 18, "merge": 3, "context": 10, "actor": 10}
 EVENTS_PER_CHANGESET = 1000
 REBUILD, CHECKED = "full rebuild (1, 2, render)", "full rebuild and check (1-5)"
-BASELINE_EVENTS = 100_000  # plain jsonschema takes about 15 minutes for 10^6 events: time the first 10^5
+BASELINE_EVENTS = 100_000  # plain jsonschema takes about 10 minutes for 10^6 events: time the first 10^5
 
 
 def generate(root: Path, size: int, seed: int = 1, per_changeset: int = EVENTS_PER_CHANGESET) -> None:
