@@ -35,9 +35,7 @@ def _check_tree(value, limit):
     """Refuse nesting deeper than limit and integers of more than 15 digits (iterative: deep input must not
     blow the stack). Integers are checked here rather than by a parse_int hook, which would cost a Python
     call for every number of the log."""
-    if type(value) not in (dict, list):
-        return _check_tree([value], limit)
-    stack = [(value, 1)]
+    stack = [([value], 0)]  # the document inside a list of depth 0, so that its own type is checked too
     while stack:
         node, depth = stack.pop()
         for child in node.values() if type(node) is dict else node:
