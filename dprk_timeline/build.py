@@ -23,13 +23,14 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import event_schema, log, snapshot
+from . import event_schema, incremental, log, snapshot
 from .charts import render_charts
-from .codebook import render_codebook
+from .codebook import render_codebook, summarise
+from .incremental import Fallback
 from .package import render_descriptor
 from .problems import CheckFailed, Problem
 from .replay import State, replay
-from .tables import TABLES, render
+from .tables import TABLES, Table, render_tables
 
 LAYERS = ["event files", "log integrity", "tables", "expectations", "drift"]
 CLOCK_SKEW = dt.timedelta(minutes=10)
@@ -40,6 +41,7 @@ class Result:
     layers: list[tuple[str, str, str]] = field(default_factory=list)   # (layer, ok or skipped, what was checked)
     state: State | None = None
     files: dict[str, bytes] = field(default_factory=dict)          # relative path -> bytes
+    rows: dict[str, int] = field(default_factory=dict)             # table -> rows
     changesets: int = 0
     events: int = 0
 
@@ -213,14 +215,29 @@ def _resource_problems(report, directory: Path) -> tuple[int, list[Problem]]:
 
 
 # -- the whole build -----------------------------------------------------------------------------
+def render_package(state: State) -> tuple[dict[str, bytes], dict[str, Table], dict]:
+    """Every output file, by path relative to the package root, the rendered tables and their summaries
+    (codebook.summarise)."""
+    tables = render_tables(state)
+    files, summaries = finish_package(state, {name: table.content for name, table in tables.items()})
+    return files, tables, summaries
+
+
+def finish_package(state: State, csvs: dict[str, bytes], charts: dict[str, bytes] | None = None,
+                   summaries: dict | None = None) -> tuple[dict[str, bytes], dict]:
+    """The output files made from the tables: the tables themselves, the descriptor, codebook and charts
+    (drawn, unless given), and the tables' summaries for the codebook (made, unless given)."""
+    summaries = {name: (summaries or {}).get(name) or summarise(content) for name, content in csvs.items()}
+    files = {f"data/{name}.csv": content for name, content in csvs.items()}
+    files["datapackage.json"] = render_descriptor(state)
+    files["CODEBOOK.md"] = render_codebook(csvs, summaries)
+    files.update(charts or render_charts(csvs))
+    return files, summaries
+
+
 def render_all(state: State) -> dict[str, bytes]:
     """Every output file, by path relative to the package root."""
-    tables = render(state)
-    files = {f"data/{name}.csv": content for name, content in tables.items()}
-    files["datapackage.json"] = render_descriptor(state)
-    files["CODEBOOK.md"] = render_codebook(tables)
-    files.update(render_charts(tables))
-    return files
+    return render_package(state)[0]
 
 
 def write_files(directory: Path, files: dict[str, bytes]) -> None:
@@ -262,13 +279,13 @@ def without_gc():
             gc.enable()
 
 
-def read_and_replay(root: Path, result: Result, cache: Path | None, as_of: str | None,
+def read_and_replay(root: Path, result: Result, resumed: snapshot.Snapshot | None, as_of: str | None,
                     reported_by: str | None):
-    """Layers 1 and 2, on top of a verified snapshot when one fits. Returns the changesets read (only the new
-    ones when a snapshot was used), the snapshot, the replay engine, the state and the integrity problems."""
+    """Layers 1 and 2, on top of the snapshot `resumed` when given (None if a new changeset sorts inside
+    it). Returns the changesets read (only the new ones on a snapshot), the snapshot, the replay engine, the
+    state and the integrity problems."""
     from .replay import Replay
 
-    resumed = snapshot.find(cache, root / "events") if cache and not (as_of or reported_by) else None
     changesets, problems = read_log(root, skip=resumed.names if resumed else set())
     if resumed and changesets and (changesets[0].recorded_at, changesets[0].name) <= resumed.last:
         resumed = None  # a new changeset sorts inside the prefix: the snapshot does not fit, read it all
@@ -307,28 +324,55 @@ def _run(root: Path, *, write: bool = False, out: Path | None = None, base: str 
     out: write the package to this folder instead (time travel with as_of / reported_by).
     Neither: check only, comparing the committed outputs with a fresh rebuild (drift).
     cache: folder of verified snapshots (snapshot.py): used when one fits (unless full), and written when
-    the whole log was read and passed layers 1 and 2.
+    the whole log was read and passed layers 1 to 4.
     """
     root = Path(root)
-    result = Result()
-    with without_gc():
-        changesets, resumed, engine, state, problems = read_and_replay(root, result, None if full else cache,
-                                                                       as_of, reported_by)
+    options = dict(write=write, out=out, base=base, today=today)
+    resumed = None
+    if cache and not full and not (as_of or reported_by):
+        resumed = snapshot.find(cache, root / "events")
+    why = None
+    if resumed:
+        from .expectations import Worker
+        worker = Worker()  # forked first: no thread or open snapshot to carry into it
+        try:
+            if snapshot.open_snapshot(resumed) is None:
+                raise Fallback("the snapshot file cannot be read")
+            return _run_on_snapshot(root, resumed, worker, **options)
+        except Fallback as fallback:
+            why = str(fallback)  # the full path decides, and words the problems as it always does
+        except CheckFailed:
+            if resumed.intact():
+                raise
+            why = "the snapshot file is not the one that was verified"
+        finally:
+            worker.close()
+    return _run_in_full(root, cache=cache, as_of=as_of, reported_by=reported_by, why=why, **options)
+
+
+def _layer_2(root: Path, result: Result, base: str | None, changesets: list, resumed, problems: list) -> None:
     if base:
         covered = [Covered(name, f"events/{name}.json", recorded_at) for name, _, recorded_at in resumed.covered] if resumed else []
         problems += append_only(root, base, covered + changesets)
     if problems:
         raise CheckFailed(LAYERS[1], problems)
-    if cache and not resumed and not (as_of or reported_by):
-        # The replayed state depends on layers 1 and 2 only, which the whole log has just passed; layers 3 to 5
-        # check the package rendered from it and run again on every use.
-        snapshot.save(cache, root / "events", changesets, engine, result.events)
-    result.state = state
     result.layers.append((LAYERS[1], "ok", "references, IDs, corrections, dates" + (f", append-only since {base}" if base else "")))
 
+
+def _run_in_full(root: Path, *, write: bool, out: Path | None, base: str | None, as_of: str | None,
+                 reported_by: str | None, today: dt.date | None, cache: Path | None, why: str | None = None) -> Result:
+    """Every layer on the whole log and package. why: the reason a snapshot that fits could not be used."""
+    result = Result()
     with without_gc():
-        files = render_all(state)
-    result.files = files
+        changesets, _, engine, state, problems = read_and_replay(root, result, None, as_of, reported_by)
+    if why:
+        layer, status, what = result.layers[0]
+        result.layers[0] = (layer, status, f"{what} (read in full: {why})")
+    _layer_2(root, result, base, changesets, None, problems)
+    result.state = state
+    with without_gc():
+        files, tables, summaries = render_package(state)
+    result.files, result.rows = files, {name: table.rows for name, table in tables.items()}
     target = Path(out) if out else root
     target.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".build-", dir=target))
@@ -339,31 +383,92 @@ def _run(root: Path, *, write: bool = False, out: Path | None = None, base: str 
             raise CheckFailed(LAYERS[2], problems)
         result.layers.append((LAYERS[2], "ok", f"{len(TABLES)} tables, {rows} rows"))
 
-        from .expectations import run as run_expectations
+        from .expectations import facts_of, run as expectations
         from .load import load_all
-        count, problems = run_expectations(load_all(staging), today=today)
+        frames = load_all(staging)
+        count, problems = expectations(frames, today=today)
         if problems:
             raise CheckFailed(LAYERS[3], problems)
         result.layers.append((LAYERS[3], "ok", f"{count} expectations"))
+        if cache and not (as_of or reported_by):
+            # the replayed state depends on layers 1 and 2, which the whole log has passed, and its package has
+            # passed layers 3 and 4: a later check of new changesets starts from here
+            snapshot.save(cache, root / "events", changesets, engine, result.events, files, tables, facts_of(frames),
+                          summaries)
+        del frames
+        del tables
 
-        if write or out:
-            swap_in(staging, target)
-        if out:
-            result.layers.append((LAYERS[4], "skipped", "a time-travel build is not compared with data/"))
-            return result
-        if write:
-            # Determinism: a second, independent replay must give the same bytes as were written.
-            again, _ = read_log(root)
-            state2, _ = replay(again, consume=True)
-            problems = committed_drift(root, render_all(state2))
-        else:
-            problems = committed_drift(root, files)
-        if problems:
-            raise CheckFailed(LAYERS[4], problems)
-        result.layers.append((LAYERS[4], "ok", "data/, charts/, datapackage.json and CODEBOOK.md equal a fresh rebuild"))
-        return result
+        def again():  # determinism: a second, independent replay must give the same bytes as were written
+            with without_gc():
+                changesets, _ = read_log(root)
+                return render_all(replay(changesets, consume=True)[0])
+        return _finish(root, result, staging, files, write, out, again)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _run_on_snapshot(root: Path, resumed: snapshot.Snapshot, worker, *, write: bool, out: Path | None,
+                     base: str | None, today: dt.date | None) -> Result:
+    """Layers 1 and 2 on the new changesets, on top of the snapshot's engine; layers 3 to 5 on the rows of the
+    records they touched (incremental.py). Raises Fallback where only the full path can decide."""
+    result = Result()
+    with without_gc():
+        changesets, resumed, engine, state, problems = read_and_replay(root, result, resumed, None, None)
+    if resumed is None:
+        raise Fallback("a new changeset sorts inside the snapshot's part of the log")
+    _layer_2(root, result, base, changesets, resumed, problems)
+    result.state = state
+    deltas = incremental.render_delta(resumed, engine)
+    incremental.check_keys(resumed, deltas)
+    csvs, result.rows = {}, {}
+    for name in TABLES:
+        old = resumed.file(f"data/{name}.csv")
+        delta = deltas.get(name)
+        csvs[name] = incremental.splice(old, resumed, delta) if delta else old
+        result.rows[name] = resumed.rows(name) + (len(delta.added) - len(delta.old) if delta else 0)
+    changes = incremental.Changes(resumed, deltas)
+    files, _ = finish_package(state, csvs, incremental.charts(changes, csvs), incremental.summaries(changes, result.rows))
+    result.files = files
+    incremental.validate_rows(deltas, files["datapackage.json"], state)
+    result.layers.append((LAYERS[2], "ok", f"{len(TABLES)} tables, {sum(result.rows.values())} rows "
+                                           f"({sum(len(d.rows) for d in deltas.values())} new or changed checked; "
+                                           "the rest verified with the snapshot)"))
+    count = incremental.check_expectations(changes, today, worker)
+    result.layers.append((LAYERS[3], "ok", f"{count} expectations (on the new and changed rows, and on whole-table "
+                                           "counts updated with them)"))
+    if not resumed.intact():
+        raise Fallback("the snapshot file is not the one that was verified")
+    if not (write or out):
+        return _finish(root, result, None, files, write, out, None)
+    target = Path(out) if out else root
+    target.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".build-", dir=target))
+    try:
+        write_files(staging, files)
+        return _finish(root, result, staging, files, write, out, None)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _finish(root: Path, result: Result, staging: Path | None, files: dict[str, bytes], write: bool,
+            out: Path | None, again) -> Result:
+    """Swap the checked package in (when writing), then layer 5. again: a second rebuild to compare the
+    written files with (None: none on a snapshot)."""
+    target = Path(out) if out else root
+    if write or out:
+        swap_in(staging, target)
+    if out:
+        result.layers.append((LAYERS[4], "skipped", "a time-travel build is not compared with data/"))
+        return result
+    if write and again is None:
+        result.layers.append((LAYERS[4], "skipped", "written on top of a verified snapshot (--full compares the "
+                                                    "written files with a second, independent rebuild)"))
+        return result
+    problems = committed_drift(root, again() if write else files)
+    if problems:
+        raise CheckFailed(LAYERS[4], problems)
+    result.layers.append((LAYERS[4], "ok", "data/, charts/, datapackage.json and CODEBOOK.md equal a fresh rebuild"))
+    return result
 
 
 def swap_in(staging: Path, target: Path) -> None:

@@ -6,7 +6,6 @@ import io
 
 import pandas as pd
 
-from .load import frame
 from .tables import table_schema
 
 CLASS_ORDER = ["SRBM", "MRBM", "IRBM", "ICBM", "SLBM", "HGV", "SLV", "CM", "BM", "Unknown"]
@@ -14,8 +13,24 @@ COLOURS = {"SRBM": "#4c72b0", "MRBM": "#55a868", "IRBM": "#dd8452", "ICBM": "#c4
            "HGV": "#937860", "SLV": "#da8bc3", "CM": "#8c8c8c", "BM": "#ccb974", "Unknown": "#bbbbbb"}
 
 
-def _tables(csvs: dict[str, bytes], *names: str) -> list[pd.DataFrame]:
-    return [frame(io.BytesIO(csvs[name]), table_schema(name)) for name in names]
+def _columns(csvs: dict[str, bytes], name: str, *columns: str) -> pd.DataFrame:
+    """Just the columns a chart uses, typed as load.frame types them: reading and typing whole tables is slow."""
+    raw = pd.read_csv(io.BytesIO(csvs[name]), usecols=list(columns), dtype=str, keep_default_na=False,
+                      na_values=[""], encoding="utf-8")
+    typed = {}
+    for field in table_schema(name)["fields"]:
+        column, kind, enum = field["name"], field["type"], field.get("constraints", {}).get("enum")
+        if column not in columns:
+            continue
+        if kind == "date":
+            typed[column] = pd.to_datetime(raw[column], format="%Y-%m-%d")
+        elif kind == "string" and enum:
+            typed[column] = pd.Categorical(raw[column], categories=enum)
+        elif kind == "string":
+            typed[column] = raw[column].astype("string")
+        else:
+            raise ValueError(f"{name}.{column}: the charts read no {kind} column")
+    return pd.DataFrame(typed)
 
 
 def _svg(figure) -> bytes:
@@ -39,15 +54,22 @@ def _setup():
 
 def per_year(csvs: dict[str, bytes]) -> bytes:
     """Launch events and missiles per year, stacked by missile class."""
+    launches = _columns(csvs, "launches", "launch_id", "korea_date", "missile_class")
+    fired = _columns(csvs, "firings", "launch_id").groupby("launch_id").size()
+    return draw_per_year(launches.assign(missiles=launches["launch_id"].map(fired).fillna(0).astype("int64")))
+
+
+def draw_per_year(launches: pd.DataFrame) -> bytes:
+    """The chart of launches (korea_date, missile_class and missiles: the rows of firings of each)."""
     plt = _setup()
-    launches, firings = _tables(csvs, "launches", "firings")
     launches = launches.dropna(subset=["korea_date"]).assign(
         year=lambda d: d["korea_date"].dt.year, cls=lambda d: d["missile_class"].astype("string").fillna("Unknown"))
-    missiles = firings.merge(launches[["launch_id", "year", "cls"]], on="launch_id")
     years = range(int(launches["year"].min()), int(launches["year"].max()) + 1)
     figure, axes = plt.subplots(2, 1, figsize=(10, 6.5), sharex=True)
-    for ax, data, label in ((axes[0], launches, "launch events"), (axes[1], missiles, "missiles")):
-        counts = data.groupby(["year", "cls"]).size().unstack(fill_value=0).reindex(years, fill_value=0)
+    fired = launches[launches["missiles"] > 0]
+    for ax, counted, label in ((axes[0], launches.groupby(["year", "cls"]).size(), "launch events"),
+                               (axes[1], fired.groupby(["year", "cls"])["missiles"].sum(), "missiles")):
+        counts = counted.unstack(fill_value=0).reindex(years, fill_value=0)
         bottom = pd.Series(0, index=counts.index)
         for cls in [c for c in CLASS_ORDER if c in counts.columns]:
             ax.bar(counts.index, counts[cls], bottom=bottom, color=COLOURS[cls], label=cls, width=0.8)
@@ -64,7 +86,9 @@ def per_year(csvs: dict[str, bytes]) -> bytes:
 def timeline_2022(csvs: dict[str, bytes]) -> bytes:
     """The launches of 2022 with the number of statements answering each, and the sanctions actions."""
     plt = _setup()
-    launches, links, sanctions = _tables(csvs, "launches", "launch_statements", "sanctions")
+    launches = _columns(csvs, "launches", "launch_id", "korea_date", "missile_class")
+    links = _columns(csvs, "launch_statements", "launch_id")
+    sanctions = _columns(csvs, "sanctions", "date", "action", "authority_id")
     year = launches[launches["korea_date"].dt.year == 2022].copy()
     year["cls"] = year["missile_class"].astype("string").fillna("Unknown")
     answered = links.groupby("launch_id").size()
@@ -100,5 +124,8 @@ def timeline_2022(csvs: dict[str, bytes]) -> bytes:
     return _svg(figure)
 
 
+CHARTS = {"charts/launches-per-year.svg": per_year, "charts/timeline-2022.svg": timeline_2022}
+
+
 def render_charts(csvs: dict[str, bytes]) -> dict[str, bytes]:
-    return {"charts/launches-per-year.svg": per_year(csvs), "charts/timeline-2022.svg": timeline_2022(csvs)}
+    return {path: draw(csvs) for path, draw in CHARTS.items()}

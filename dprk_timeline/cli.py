@@ -91,13 +91,10 @@ def parser(command: str) -> argparse.ArgumentParser:
 
 
 def summary(result) -> str:
-    state = result.state
-    rows = {name: content.count(b"\n") - 1 for name, content in result.files.items() if name.startswith("data/")}
-    tables = len(rows)
-    return (f"{tables} tables, {sum(rows.values())} rows: {rows['data/launches.csv']} launches, "
-            f"{rows['data/firings.csv']} missiles, {rows['data/claims.csv']} claims, "
-            f"{rows['data/statements.csv']} statements, {rows['data/sanctions.csv']} sanctions actions, "
-            f"{rows['data/parties.csv']} parties, {len(state.sources)} sources")
+    rows = result.rows
+    return (f"{len(rows)} tables, {sum(rows.values())} rows: {rows['launches']} launches, "
+            f"{rows['firings']} missiles, {rows['claims']} claims, {rows['statements']} statements, "
+            f"{rows['sanctions']} sanctions actions, {rows['parties']} parties, {rows['sources']} sources")
 
 
 def import_cns(args) -> int:

@@ -36,9 +36,45 @@ class Suite:
     expectations: list         # (plain-words description, gx expectation)
 
 
-def derived_frames(t: dict[str, pd.DataFrame], today: dt.date) -> list[Suite]:
+@dataclass
+class Facts:
+    """What the expectations on whole tables (counts per year, shares, periods, uniqueness) need of each
+    launch, sanctions action and source: one row each, in table order. A verified snapshot keeps them, so that
+    a check of new rows (incremental.py) puts the new rows' facts in place of the old and runs the same suites."""
+    launches: pd.DataFrame   # launch_id, korea_date, missile_class, missiles (firings rows), imported, history,
+                             # COMPLETENESS columns
+    sanctions: pd.DataFrame  # action_id, date_latest
+    sources: pd.DataFrame    # source_id, url (sources with a URL)
+    counts: pd.DataFrame     # context_id, period_start, period_end, value: the launch counts of periods
+
+
+def facts_of(t: dict[str, pd.DataFrame], existed: set | None = None) -> Facts:
+    """The facts of the launches, sanctions actions and sources in the tables t. existed: IDs of launches
+    known to have their creation in the changes table already (the fast path's unchanged history)."""
+    launches, claims = t["launches"], t["claims"]
+    research = t["actors"].loc[t["actors"]["kind"] == "research_dataset", "actor_id"]
+    from_dataset = set(claims.loc[claims["claimant_id"].isin(research), "launch_id"])
+    created = set(t["changes"].loc[t["changes"]["change"] == "created", "record_id"]) | (existed or set())
+    fired = t["firings"].groupby("launch_id").size()
+    facts = launches[["launch_id", "korea_date", "missile_class", *COMPLETENESS]].assign(
+        missiles=launches["launch_id"].map(fired).fillna(0).astype("int64"),
+        imported=launches["launch_id"].isin(from_dataset), history=launches["launch_id"].isin(created))
+    context = t["context"]
+    counts = context[(context["topic"] == "launch_count") & context["period_start"].notna() & context["period_end"].notna()]
+    return Facts(facts.reset_index(drop=True), t["sanctions"][["action_id", "date_latest"]].reset_index(drop=True),
+                 t["sources"].dropna(subset=["url"])[["source_id", "url"]].reset_index(drop=True),
+                 counts[["context_id", "period_start", "period_end", "value"]].reset_index(drop=True))
+
+
+def derived_frames(t: dict[str, pd.DataFrame], today: dt.date, facts: Facts | None = None,
+                   joined: dict[str, pd.DataFrame] | None = None) -> list[Suite]:
+    """The suites. t: the tables (on the fast path, only their new rows); facts: those of whole tables
+    (default: from t); joined: the statements, launches and sanctions that link rows are joined with
+    (default: t's)."""
     import great_expectations.expectations as gxe
 
+    facts = facts or facts_of(t)
+    joined = {name: (joined or {}).get(name, t[name]) for name in ("statements", "launches", "sanctions")}
     launches, claims, statements = t["launches"], t["claims"], t["statements"]
     suites = [Suite("launches", launches, ["launch_id"], [
         ("apogee_km is between 0 and 10,000 km", gxe.ExpectColumnValuesToBeBetween(column="apogee_km", min_value=0, max_value=10_000)),
@@ -69,8 +105,8 @@ def derived_frames(t: dict[str, pd.DataFrame], today: dt.date) -> list[Suite]:
     ]))
 
     answered = (t["launch_statements"]
-                .merge(statements[["statement_id", "date_latest"]], on="statement_id")
-                .merge(launches[["launch_id", "korea_date"]], on="launch_id"))
+                .merge(joined["statements"][["statement_id", "date_latest"]], on="statement_id")
+                .merge(joined["launches"][["launch_id", "korea_date"]], on="launch_id"))
     # A statement in Washington can carry the previous calendar date of a launch in Korea: allow a day.
     answered["date_latest_plus_1"] = answered["date_latest"] + pd.Timedelta(days=1)
     suites.append(Suite("launch_statements", answered, ["launch_id", "statement_id"], [
@@ -103,10 +139,10 @@ def derived_frames(t: dict[str, pd.DataFrame], today: dt.date) -> list[Suite]:
         ("every blocked proposal refers to the proposal", gxe.ExpectColumnValuesToNotBeNull(column="refers_to")),
     ]))
 
-    year = launches.set_index("launch_id")["korea_date"].dt.year
-    events = year.value_counts()
-    missiles = t["firings"]["launch_id"].map(year).value_counts()
-    per_year = pd.DataFrame({"launch_events": events, "missiles": missiles}).fillna(0).rename_axis("year").reset_index()
+    every = facts.launches
+    years = every.assign(year=every["korea_date"].dt.year).dropna(subset=["year"])
+    per_year = (years.groupby("year").agg(launch_events=("launch_id", "size"), missiles=("missiles", "sum"))
+                .reset_index().sort_values("year"))
     per_year["year"] = per_year["year"].astype("Int64")
     suites.append(Suite("per year", per_year, ["year"], [
         (f"launch events per year within {list(LAUNCH_EVENTS_PER_YEAR)}", gxe.ExpectColumnValuesToBeBetween(
@@ -115,19 +151,17 @@ def derived_frames(t: dict[str, pd.DataFrame], today: dt.date) -> list[Suite]:
             column="missiles", min_value=0, max_value=MISSILES_PER_YEAR_MAX)),
     ]))
 
-    from_dataset = set(claims.loc[claims["claimant_id"].isin(
-        t["actors"].loc[t["actors"]["kind"] == "research_dataset", "actor_id"]), "launch_id"])
-    imported = launches[launches["launch_id"].isin(from_dataset)]
+    imported = every[every["imported"]][["launch_id", *COMPLETENESS]]
     suites.append(Suite("launches (from a research dataset)", imported, ["launch_id"], [
         (f"{column} is given for at least {share:.0%} of them", gxe.ExpectColumnValuesToNotBeNull(column=column, mostly=share))
         for column, share in COMPLETENESS.items()
     ]))
 
-    counts = t["context"][(t["context"]["topic"] == "launch_count")
-                        & t["context"]["period_start"].notna() & t["context"]["period_end"].notna()]
+    counts = facts.counts
     if len(counts):
-        dates = launches["korea_date"]
-        actual = [int(((dates >= s) & (dates <= e)).sum()) for s, e in zip(counts["period_start"], counts["period_end"])]
+        dates = every["korea_date"].dropna().sort_values().to_numpy()
+        actual = (dates.searchsorted(counts["period_end"].to_numpy(), side="right")
+                  - dates.searchsorted(counts["period_start"].to_numpy(), side="left"))
         bounded = pd.DataFrame({"context_id": counts["context_id"].values, "claimed": counts["value"].values,
                                 "in_dataset": pd.array(actual, dtype="Float64")})
         suites.append(Suite("context (launch counts)", bounded, ["context_id"], [
@@ -135,8 +169,7 @@ def derived_frames(t: dict[str, pd.DataFrame], today: dt.date) -> list[Suite]:
                 column_A="claimed", column_B="in_dataset", or_equal=True)),
         ]))
 
-    created = set(t["changes"].loc[t["changes"]["change"] == "created", "record_id"])
-    history = launches[["launch_id"]].assign(has_history=launches["launch_id"].isin(created))
+    history = every[["launch_id", "history"]].rename(columns={"history": "has_history"})
     suites.append(Suite("changes", history, ["launch_id"], [
         ("every launch has its creation in the changes table", gxe.ExpectColumnValuesToBeInSet(
             column="has_history", value_set=[True])),
@@ -149,7 +182,7 @@ def derived_frames(t: dict[str, pd.DataFrame], today: dt.date) -> list[Suite]:
         ("every list action names its parties", gxe.ExpectColumnValuesToBeBetween(column="parties_named", min_value=1)),
         ("every list action is dated to the day", gxe.ExpectColumnValuesToBeInSet(column="date_precision", value_set=["day"])),
     ]))
-    yearly = sanctions.groupby(sanctions["date_latest"].dt.year).size()
+    yearly = facts.sanctions.groupby(facts.sanctions["date_latest"].dt.year).size()
     suites.append(Suite("sanctions per year", pd.DataFrame({"year": yearly.index, "actions": yearly.values}), ["year"], [
         (f"sanctions actions per year within [0, {SANCTIONS_PER_YEAR_MAX}]", gxe.ExpectColumnValuesToBeBetween(
             column="actions", min_value=0, max_value=SANCTIONS_PER_YEAR_MAX)),
@@ -158,22 +191,22 @@ def derived_frames(t: dict[str, pd.DataFrame], today: dt.date) -> list[Suite]:
     suites.append(Suite("parties (on both lists)", both, ["party_id"], [
         ("a party on both lists records the evidence that links them", gxe.ExpectColumnValuesToNotBeNull(column="linked_on")),
     ]))
-    answered_sanctions = (t["statement_sanctions"].merge(statements[["statement_id", "date_latest"]], on="statement_id")
-                          .merge(sanctions[["action_id", "date"]], on="action_id").dropna(subset=["date"]))
+    answered_sanctions = (t["statement_sanctions"].merge(joined["statements"][["statement_id", "date_latest"]], on="statement_id")
+                          .merge(joined["sanctions"][["action_id", "date"]], on="action_id").dropna(subset=["date"]))
     suites.append(Suite("statement_sanctions", answered_sanctions, ["statement_id", "action_id"], [
         ("no statement is dated before the sanctions action it answers", gxe.ExpectColumnPairValuesAToBeGreaterThanB(
             column_A="date_latest", column_B="date", or_equal=True)),
     ]))
 
-    urls = t["sources"].dropna(subset=["url"])
-    suites.append(Suite("sources", urls, ["source_id"], [
+    suites.append(Suite("sources", facts.sources, ["source_id"], [
         ("no source is registered twice under one URL", gxe.ExpectColumnValuesToBeUnique(column="url")),
     ]))
     return suites
 
 
-def run(tables: dict[str, pd.DataFrame], today: dt.date | None = None) -> tuple[int, list[Problem]]:
-    """Run every suite. Returns (number of expectations run, problems)."""
+def run(tables: dict[str, pd.DataFrame], today: dt.date | None = None, facts: Facts | None = None,
+        joined: dict[str, pd.DataFrame] | None = None) -> tuple[int, list[Problem]]:
+    """Run every suite (see derived_frames for facts and joined). Returns (number of expectations run, problems)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     import great_expectations as gx
@@ -183,7 +216,7 @@ def run(tables: dict[str, pd.DataFrame], today: dt.date | None = None) -> tuple[
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_pandas("tables")
     problems, count = [], 0
-    for n, suite in enumerate(derived_frames(tables, today or dt.date.today())):
+    for n, suite in enumerate(derived_frames(tables, today or dt.date.today(), facts, joined)):
         batch_definition = source.add_dataframe_asset(f"frame-{n}").add_batch_definition_whole_dataframe("all")
         batch = batch_definition.get_batch(batch_parameters={"dataframe": suite.data})
         expectation_suite = gx.ExpectationSuite(name=f"suite-{n}")
@@ -211,3 +244,53 @@ def run(tables: dict[str, pd.DataFrame], today: dt.date | None = None) -> tuple[
                 reason = f"{description}: fails for {', '.join(keys) or 'the table'}{more}"
             problems.append(Problem("expectation", suite.frame, reason))
     return count, problems
+
+
+class Worker:
+    """The suites run in a process of its own, forked early so that it imports Great Expectations (about 3 s)
+    while this process reads a snapshot and renders new rows. Where fork is not available, they run here."""
+
+    def __init__(self):
+        import multiprocessing
+
+        self.process = None
+        if "fork" in multiprocessing.get_all_start_methods():
+            context = multiprocessing.get_context("fork")
+            self.connection, child = context.Pipe()
+            self.process = context.Process(target=_serve, args=(child,), daemon=True)
+            self.process.start()
+            child.close()
+
+    def run(self, *args, **kwargs) -> tuple[int, list[Problem]]:
+        """As run(): in the worker when there is one."""
+        if self.process is None:
+            return run(*args, **kwargs)
+        self.connection.send((args, kwargs))
+        outcome, value = self.connection.recv()
+        self.close()
+        if outcome == "error":
+            raise RuntimeError(f"the expectations worker failed: {value}")
+        return value
+
+    def close(self) -> None:
+        if self.process is not None and self.process.is_alive():
+            self.process.kill()
+        if self.process is not None:
+            self.process.join()
+            self.process = None
+
+
+def _serve(connection) -> None:
+    """In the worker: import GX, run one job, send back what it found, and leave."""
+    try:
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+        import great_expectations  # noqa: F401  (the slow import, done while the parent works)
+        args, kwargs = connection.recv()
+        try:
+            connection.send(("ok", run(*args, **kwargs)))
+        except Exception as err:  # the parent reports it as one line
+            connection.send(("error", f"{type(err).__name__}: {err}"))
+    except EOFError:
+        pass  # the parent went on without it
+    finally:
+        os._exit(0)  # no interpreter teardown (about a second with GX loaded): nothing is left to flush

@@ -1,35 +1,45 @@
-"""Verified snapshots of the replayed state: a check of new changesets need not re-read the whole log.
+"""Verified snapshots: a check of new changesets need not read the whole log, nor render and check every row.
 
-A snapshot is the replay engine after a prefix of the log, saved by a run that read that whole prefix and
-found no problem in layers 1 (event files) and 2 (log integrity), the only layers the replayed state
-depends on.
+A snapshot is saved by a run that read the whole log and passed layers 1 to 4. It holds, in one SQLite file:
+- the replay engine after that log, every mapping of it a table of pickled values looked up by key, so that
+  a later run loads only the records its new events touch (LazyMap), not the whole state;
+- the package that passed layers 3 and 4 (every output file), and for each table the sort key, owner and
+  place in the file of every row (incremental.py renders and checks only the rows of touched records).
 Its file name is its key, <code version>-<prefix hash>:
 - code version: a hash of the package's Python files, schemas/ and requirements.txt, so any change to the
   code, a schema or a pinned library makes older snapshots unusable;
-- prefix hash: a hash chain over the changesets it covers, in log order (name and SHA-256 of the bytes).
+- prefix hash: a hash chain over the changesets it covers, in log order (name, SHA-256 of the file, recorded_at).
 A run uses the snapshot covering the most changesets whose every file is still byte-identical, reads and
-validates in full only the changesets after it, and replays them on top of it. Layers 3 to 5 always run
-on the whole resulting package. When a new changeset sorts before the end of the prefix, or no snapshot
-fits, the run takes the full path.
+validates in full only the changesets after it, and replays them on top of it. When a new changeset sorts
+before the end of the prefix, or no snapshot fits, the run takes the full path. The SQLite file's SHA-256,
+written in the header, is checked on a second thread while the run goes on (Snapshot.intact).
 
-Snapshots are a local cache (pickle): keep the folder private to the checkout or to CI runs of main.
+Snapshots are a local cache (pickle inside): keep the folder private to the checkout or to CI runs of main.
 """
 from __future__ import annotations
 
-import gc
 import hashlib
+import io
 import json
 import os
 import pickle
-from dataclasses import dataclass
+import sqlite3
+import threading
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
+from .log import Changeset
 from .paths import ROOT
 
 KEEP = 3  # snapshots kept per folder, newest first
+FORMAT = 2
 
 
+@lru_cache(maxsize=None)
 def code_version(root: Path = ROOT) -> str:
+    """A hash of the code and schemas, taken once: the code that runs, even if files change meanwhile."""
     digest = hashlib.sha256()
     paths = sorted((root / "dprk_timeline").rglob("*.py")) + sorted((root / "schemas").rglob("*.json"))
     for path in paths + [root / "requirements.txt"]:
@@ -50,11 +60,155 @@ def prefix_hash(covered: list[tuple[str, str, str]]) -> str:
     return chain[:32]
 
 
+# -- values: pickled one by one; an event's changeset is written as its name ---------------------------
+class _Pickler(pickle.Pickler):
+    def persistent_id(self, obj):
+        return obj.name if type(obj) is Changeset else None
+
+
+class _Unpickler(pickle.Unpickler):
+    changesets: dict[str, Changeset] = {}
+
+    def persistent_load(self, name):
+        return self.changesets[name]
+
+
+class _Dumper:
+    def __init__(self):
+        self.buffer = io.BytesIO()
+        self.pickler = _Pickler(self.buffer, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def __call__(self, value) -> bytes:
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        self.pickler.clear_memo()  # each value stands alone
+        self.pickler.dump(value)
+        return self.buffer.getvalue()
+
+
+# The engine's mappings kept as tables: name -> (where it lives, how its keys are written as text)
+def _link_key(key: tuple[str, str]) -> str:
+    return f"{key[0]}\0{key[1]}"
+
+
+def _link_of(text: str) -> tuple[str, str]:
+    name, _, value = text.partition("\0")
+    return name, value
+
+
+STATE_MAPS = ["sources", "actors", "sites", "missile_types", "launches", "claims", "statements", "sanctions",
+              "parties", "context", "retired", "registered_by"]
+ENGINE_MAPS = {"seen_ids": (str, str), "claims_of": (str, str), "linked_from": (_link_key, _link_of)}
+
+
+class LazyMap(MutableMapping):
+    """A dict of the snapshot's engine, read from its table key by key. What a run sets or deletes stays in
+    memory; every key read, set or deleted is noted in `touched`. Iterating reads the whole table."""
+
+    def __init__(self, db: sqlite3.Connection, table: str, loads, encode=str, decode=str):
+        self._db, self._table, self._loads, self._encode, self._decode = db, table, loads, encode, decode
+        self._values: dict = {}     # read, set or changed in this run
+        self._gone: set = set()     # deleted in this run
+        self._new: dict = {}        # keys added in this run that the table does not hold (insertion order)
+        self.touched: set = set()
+
+    def _stored(self, key) -> bytes | None:
+        row = self._db.execute(f"SELECT v FROM {self._table} WHERE k = ?", (self._encode(key),)).fetchone()
+        return None if row is None else row[0]
+
+    def __getitem__(self, key):
+        self.touched.add(key)
+        try:
+            return self._values[key]
+        except KeyError:
+            pass
+        if key in self._gone or key in self._new:
+            raise KeyError(key)
+        raw = self._stored(key)
+        if raw is None:
+            raise KeyError(key)
+        value = self._values[key] = self._loads(raw)
+        return value
+
+    def __contains__(self, key) -> bool:
+        if key in self._values:
+            return True
+        if key in self._gone or key in self._new:
+            return False
+        return self._db.execute(f"SELECT 1 FROM {self._table} WHERE k = ?", (self._encode(key),)).fetchone() is not None
+
+    def __setitem__(self, key, value) -> None:
+        if key not in self:
+            self._new[key] = None  # a dict puts a new (or deleted and added again) key last
+        self._values[key] = value
+        self._gone.discard(key)
+        self.touched.add(key)
+
+    def __delitem__(self, key) -> None:
+        if key not in self:
+            raise KeyError(key)
+        self._values.pop(key, None)
+        self._new.pop(key, None)
+        self._gone.add(key)
+        self.touched.add(key)
+
+    def __iter__(self):
+        for (text,) in self._db.execute(f"SELECT k FROM {self._table} ORDER BY seq"):
+            key = self._decode(text)
+            if key not in self._gone and key not in self._new:
+                yield key
+        yield from list(self._new)
+
+    def items(self):
+        """Every (key, value) in the dict's order, read in one pass (a pass is not a touch: the values read
+        are kept, and a later self[key] notes it)."""
+        for text, raw in self._db.execute(f"SELECT k, v FROM {self._table} ORDER BY seq"):
+            key = self._decode(text)
+            if key in self._gone or key in self._new:
+                continue
+            if key not in self._values:
+                self._values[key] = self._loads(raw)
+            yield key, self._values[key]
+        for key in list(self._new):
+            yield key, self._values[key]
+
+    def values(self):
+        return (value for _, value in self.items())
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+class LazyList:
+    """The append-only list of changes: those of the snapshot in its table, the new ones in `new`."""
+
+    def __init__(self, db: sqlite3.Connection, table: str, loads):
+        self._db, self._table, self._loads = db, table, loads
+        self.new: list = []
+
+    def append(self, item) -> None:
+        self.new.append(item)
+
+    def __iter__(self):
+        for (raw,) in self._db.execute(f"SELECT v FROM {self._table} ORDER BY seq"):
+            yield self._loads(raw)
+        yield from self.new
+
+    def __len__(self) -> int:
+        return self._db.execute(f"SELECT COUNT(*) FROM {self._table}").fetchone()[0] + len(self.new)
+
+
+# -- the snapshot ------------------------------------------------------------------------------------
 @dataclass
 class Snapshot:
     covered: list[tuple[str, str, str]]   # (changeset name, SHA-256 of its file, recorded_at), in log order
-    engine: object                         # replay.Replay after the covered changesets
+    path: Path                             # the SQLite file
     events: int
+    payload_sha256: str
+    db: sqlite3.Connection | None = None
+    engine: object = None                  # replay.Replay over LazyMaps, after the covered changesets
+    _hashed: dict = field(default_factory=dict)   # the payload's hash, from a second thread
+    _read: dict = field(default_factory=dict)     # what was read of the payload, read once
 
     @property
     def names(self) -> set[str]:
@@ -66,9 +220,48 @@ class Snapshot:
         name, _, recorded_at = self.covered[-1]
         return recorded_at, name
 
+    def intact(self) -> bool:
+        """Is the SQLite file the one that was verified? (waits for the hash begun when it was opened)"""
+        self._hashed["thread"].join()
+        return self._hashed.get("digest") == self.payload_sha256
+
+    def file(self, relative: str) -> bytes:
+        """An output file of the verified package."""
+        if relative not in self._read:
+            self._read[relative] = self.db.execute("SELECT content FROM files WHERE path = ?", (relative,)).fetchone()[0]
+        return self._read[relative]
+
+    def facts(self):
+        """expectations.Facts of the verified package's tables."""
+        if "facts" not in self._read:
+            self._read["facts"] = pickle.loads(self.db.execute("SELECT value FROM meta WHERE key = 'facts'").fetchone()[0])
+        return self._read["facts"]
+
+    def summaries(self) -> dict:
+        """The codebook's summary of each table: rows, and each column's example with the sort key of its row."""
+        return pickle.loads(self.db.execute("SELECT value FROM meta WHERE key = 'summaries'").fetchone()[0])
+
+    def rows(self, table: str) -> int:
+        """Rows of a table of the verified package."""
+        return self.db.execute("SELECT rows FROM counts WHERE name = ?", (table,)).fetchone()[0]
+
+
+def _hash_in_background(path: Path, into: dict) -> None:
+    def work():
+        digest = hashlib.sha256()
+        try:
+            with path.open("rb") as file:
+                while chunk := file.read(1 << 24):
+                    digest.update(chunk)  # hashlib lets go of the GIL on large chunks: this runs on another core
+            into["digest"] = digest.hexdigest()
+        except OSError:
+            into["digest"] = None
+    into["thread"] = threading.Thread(target=work, daemon=True)
+    into["thread"].start()
+
 
 def find(folder: Path | None, events_dir: Path) -> Snapshot | None:
-    """The usable snapshot covering the most changesets, or None."""
+    """The usable snapshot covering the most changesets (not opened yet: open_snapshot), or None."""
     if folder is None or not folder.is_dir():
         return None
     version = code_version()
@@ -79,6 +272,8 @@ def find(folder: Path | None, events_dir: Path) -> Snapshot | None:
         try:
             header = json.loads(header_path.read_text(encoding="utf-8"))
             covered = [tuple(entry) for entry in header["covered"]]
+            if header["format"] != FORMAT:
+                continue
         except (OSError, ValueError, KeyError, TypeError):
             continue
         if header_path.stem != f"{version}-{prefix_hash(covered)}" or (best and len(covered) <= len(best[0])):
@@ -95,49 +290,122 @@ def find(folder: Path | None, events_dir: Path) -> Snapshot | None:
     if best is None:
         return None
     covered, header_path, header = best
-    payload_path = header_path.with_suffix(".pickle")
+    path = header_path.with_suffix(".sqlite")
     try:
-        payload = payload_path.read_bytes()
+        if path.stat().st_size != header["payload_bytes"]:
+            return None  # truncated or replaced: not the snapshot that was verified
     except OSError:
         return None
-    if hashlib.sha256(payload).hexdigest() != header.get("payload_sha256"):
-        return None  # truncated or replaced: not the snapshot that was verified
-    collecting = gc.isenabled()
-    gc.disable()  # millions of new objects, none garbage: collecting while loading triples the time
+    return Snapshot(covered, path, header["events"], header["payload_sha256"])
+
+
+def open_snapshot(snap: Snapshot) -> Snapshot | None:
+    """Open a snapshot that find() chose: its engine, read lazily; its file hashed on a second thread."""
     try:
-        engine = pickle.loads(payload)
-    finally:
-        if collecting:
-            gc.enable()
-    return Snapshot(covered, engine, header["events"])
+        _hash_in_background(snap.path, snap._hashed)
+        snap.db = sqlite3.connect(f"{snap.path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+        snap.engine = _engine(snap.db)
+    except (OSError, sqlite3.DatabaseError, KeyError, pickle.UnpicklingError, EOFError, TypeError):
+        return None
+    return snap
 
 
-class _HashingWriter:
-    def __init__(self, file):
-        self.file, self.digest = file, hashlib.sha256()
+def _engine(db: sqlite3.Connection):
+    """The replay engine of the snapshot, its mappings read lazily from the tables."""
+    from .replay import Replay, State
 
-    def write(self, data) -> int:
-        self.digest.update(data)
-        return self.file.write(data)
+    changesets = {name: pickle.loads(raw) for name, raw in db.execute("SELECT name, value FROM changesets")}
+
+    class Unpickler(_Unpickler):
+        pass
+    Unpickler.changesets = changesets
+
+    def loads(raw: bytes):
+        return Unpickler(io.BytesIO(raw)).load()
+
+    meta = {key: pickle.loads(raw) for key, raw in db.execute(
+        "SELECT key, value FROM meta WHERE key IN ('order', 'hidden', 'last_recorded_at')")}
+    engine = Replay()
+    engine.order, engine.hidden = meta["order"], meta["hidden"]
+    for name, (encode, decode) in ENGINE_MAPS.items():
+        setattr(engine, name, LazyMap(db, f"engine_{name}", loads, encode, decode))
+    engine.state = State(**{name: LazyMap(db, f"state_{name}", loads) for name in STATE_MAPS},
+                         changes=LazyList(db, "state_changes", loads), last_recorded_at=meta["last_recorded_at"])
+    engine.loads = loads
+    return engine
 
 
-def save(folder: Path, events_dir: Path, changesets: list, engine, events: int) -> Path:
-    """Write the snapshot of the engine that replayed these changesets (the whole log, in log order), then
-    prune old snapshots."""
+def save(folder: Path, events_dir: Path, changesets: list, engine, events: int, files: dict[str, bytes],
+         tables: dict, facts, summaries: dict) -> Path:
+    """Write the snapshot of the engine that replayed these changesets (the whole log, in log order) and of
+    the package rendered from it (files; tables: tables.Table objects with the keys, owners and lengths of
+    every row; facts: expectations.Facts of the whole tables; summaries: codebook.summarise of each table),
+    then prune old snapshots."""
     covered = [(c.name, file_hash(events_dir / f"{c.name}.json"), c.recorded_at) for c in changesets]
     key = f"{code_version()}-{prefix_hash(covered)}"
     folder.mkdir(parents=True, exist_ok=True)
-    temporary = folder / f".{key}.pickle.{os.getpid()}"
-    with temporary.open("wb") as file:
-        out = _HashingWriter(file)  # streamed: the pickle of a large log is hundreds of MiB
-        pickle.dump(engine, out, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(temporary, folder / f"{key}.pickle")
-    header = {"covered": covered, "events": events, "payload_sha256": out.digest.hexdigest()}
+    temporary = folder / f".{key}.sqlite.{os.getpid()}"
+    temporary.unlink(missing_ok=True)
+    db = sqlite3.connect(temporary)
+    db.execute("PRAGMA journal_mode = OFF")
+    db.execute("PRAGMA synchronous = OFF")
+    with db:
+        _write_engine(db, engine, changesets)
+        _write_package(db, files, tables)
+        db.execute("INSERT INTO meta VALUES (?, ?)", ("facts", pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL)))
+        # each example of the codebook with the sort key of its row, for a later run to tell whether new rows
+        # come before it
+        keyed = {name: (count, {column: (value, tables[name].keys[row].encode("utf-8"))
+                                for column, (value, row) in examples.items()})
+                 for name, (count, examples) in summaries.items()}
+        db.execute("INSERT INTO meta VALUES (?, ?)", ("summaries", pickle.dumps(keyed)))
+    db.close()
+    digest = hashlib.sha256()
+    with temporary.open("rb") as file:
+        while chunk := file.read(1 << 24):
+            digest.update(chunk)
+    size = temporary.stat().st_size
+    os.replace(temporary, folder / f"{key}.sqlite")
+    header = {"format": FORMAT, "covered": covered, "events": events, "payload_sha256": digest.hexdigest(),
+              "payload_bytes": size}
     temporary = folder / f".{key}.json.{os.getpid()}"
     temporary.write_text(json.dumps(header), encoding="utf-8")
     os.replace(temporary, folder / f"{key}.json")  # the header last: a snapshot is whole or absent
     headers = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
     for old in headers[KEEP:]:
         old.unlink(missing_ok=True)
-        old.with_suffix(".pickle").unlink(missing_ok=True)
+        old.with_suffix(".sqlite").unlink(missing_ok=True)
+        old.with_suffix(".pickle").unlink(missing_ok=True)  # the format before this one
     return folder / f"{key}.json"
+
+
+def _write_engine(db: sqlite3.Connection, engine, changesets: list) -> None:
+    dumps = _Dumper()
+    db.execute("CREATE TABLE changesets (name TEXT PRIMARY KEY, value BLOB NOT NULL)")
+    db.executemany("INSERT INTO changesets VALUES (?, ?)", (
+        (c.name, pickle.dumps(Changeset(c.name, c.file, {k: v for k, v in c.body.items() if k != "events"}),
+                              protocol=pickle.HIGHEST_PROTOCOL)) for c in changesets))
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
+    meta = {"order": engine.order, "hidden": engine.hidden, "last_recorded_at": engine.state.last_recorded_at}
+    db.executemany("INSERT INTO meta VALUES (?, ?)", ((k, pickle.dumps(v)) for k, v in meta.items()))
+    maps = {f"engine_{name}": (getattr(engine, name), encode) for name, (encode, _) in ENGINE_MAPS.items()}
+    maps.update({f"state_{name}": (getattr(engine.state, name), str) for name in STATE_MAPS})
+    for table, (mapping, encode) in maps.items():
+        # seq keeps the dict's order (iteration, and so messages, follow it)
+        db.execute(f"CREATE TABLE {table} (seq INTEGER PRIMARY KEY, k TEXT NOT NULL UNIQUE, v BLOB NOT NULL)")
+        db.executemany(f"INSERT INTO {table} (k, v) VALUES (?, ?)", ((encode(k), dumps(v)) for k, v in mapping.items()))
+    db.execute("CREATE TABLE state_changes (seq INTEGER PRIMARY KEY, v BLOB NOT NULL)")
+    db.executemany("INSERT INTO state_changes (v) VALUES (?)", ((dumps(c),) for c in engine.state.changes))
+
+
+def _write_package(db: sqlite3.Connection, files: dict[str, bytes], tables: dict) -> None:
+    db.execute("CREATE TABLE files (path TEXT PRIMARY KEY, content BLOB NOT NULL)")
+    db.executemany("INSERT INTO files VALUES (?, ?)", sorted(files.items()))
+    db.execute("CREATE TABLE counts (name TEXT PRIMARY KEY, rows INTEGER NOT NULL)")
+    db.executemany("INSERT INTO counts VALUES (?, ?)", ((name, table.rows) for name, table in tables.items()))
+    for name, table in tables.items():
+        # a row's place: its first byte in the file and its length in bytes
+        db.execute(f"CREATE TABLE rows_{name} (k BLOB PRIMARY KEY, owner TEXT NOT NULL, start INTEGER NOT NULL, "
+                   "length INTEGER NOT NULL) WITHOUT ROWID")
+        db.executemany(f"INSERT INTO rows_{name} VALUES (?, ?, ?, ?)", table.places())
+        db.execute(f"CREATE INDEX rows_{name}_owner ON rows_{name} (owner)")

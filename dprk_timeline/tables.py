@@ -1,18 +1,22 @@
 """Tables: project the replayed state into the rows of every table, and write them as CSV.
 
-Rows are dicts of Python values keyed by the Table Schema's field names; writing formats them one
-way only (see FORMAT_CELL) and sorts them by primary key, so a rebuild is byte-identical.
+Rows are made record by record: a launch makes its launches row, its firings rows and the claims rows of
+its claims; a statement or a sanctions action makes its own row and its link rows; every other record and
+every change makes one row. Each row remembers that record (its owner), so that a check on top of a
+verified snapshot can render again only the records that new events touched (incremental.py).
+Writing formats each cell one way only (see FORMAT_CELL) and sorts rows by primary key, so a rebuild
+is byte-identical.
 """
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import json
 import operator
 import re
+from array import array
 from collections import defaultdict
-from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,11 +38,21 @@ FIRING_ATTRIBUTES = ["launched_at", "missile_type", "apogee_km", "range_km", "ma
                      "bearing_deg", "landing_area", "outcome"]
 COLUMN = {"launched_at": "launched_at_utc", "site": "site_id", "missile_type": "missile_type_id"}
 KOREA = dt.timezone(dt.timedelta(hours=9))
+# The tables each kind of record makes rows in (the first is its own row).
+OWNED = {"launch": ("launches", "firings", "claims"),
+         "statement": ("statements", "launch_statements", "statement_sanctions"),
+         "sanction": ("sanctions", "launch_sanctions", "sanction_parties"),
+         "party": ("parties",), "context": ("context",), "site": ("sites",), "missile_type": ("missile_types",),
+         "actor": ("actors",), "source": ("sources",)}
 
 
 @lru_cache(maxsize=None)
 def table_schema(name: str, schema_dir: Path = TABLE_SCHEMAS) -> dict:
     return json.loads((schema_dir / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def field_names(name: str) -> list[str]:
+    return [f["name"] for f in table_schema(name)["fields"]]
 
 
 def korea_date_of(instant: str) -> str:
@@ -47,14 +61,29 @@ def korea_date_of(instant: str) -> str:
     return moment.astimezone(KOREA).date().isoformat()
 
 
-class Projection:
-    def __init__(self, state: State):
-        self.state = state
-        self.kinds = {actor_id: actor["kind"] for actor_id, actor in state.actors.items()}
-        self.published = {sid: source["published"] for sid, source in state.sources.items()}
-        self.used: set[str] = set()
+def dated(record: dict) -> dict:
+    precision = record.get("date_precision", "day")
+    return {"date": None if precision == "on_or_before" else record["date"],
+            "date_latest": period_end(record["date"], precision) if precision != "on_or_before" else record["date"],
+            "date_precision": precision, "date_text": record.get("date_text")}
 
-    def reconcile(self, claims: list[Claim]) -> tuple[dict[str, Claim], set[str]]:
+
+class Projection:
+    """The rows of each record of a replayed state. `claims_of` (launch ID -> IDs of all its claims) is
+    the replay's index when given; otherwise it is made from the claims."""
+
+    def __init__(self, state: State, claims_of=None):
+        self.state = state
+        self.kinds = _Field(state.actors, "kind")
+        self.published = _Field(state.sources, "published")
+        if claims_of is None:
+            claims_of = defaultdict(list)
+            for claim in state.claims.values():
+                claims_of[claim.launch_id].append(claim.id)
+        self.claims_of = claims_of
+        self.rows = {name: operator.itemgetter(*field_names(name)) for name in TABLES}
+
+    def reconcile(self, claims: list[Claim], used: set) -> tuple[dict[str, Claim], set[str]]:
         """Winning claim per attribute, and the attributes whose claims disagree."""
         by_attribute = defaultdict(list)
         for claim in claims:
@@ -62,40 +91,41 @@ class Projection:
         chosen, disagreeing = {}, set()
         for attribute, group in by_attribute.items():
             chosen[attribute] = pick(group, self.kinds, self.published)
-            self.used.add(chosen[attribute].id)
+            used.add(chosen[attribute].id)
             if disagree(group):
                 disagreeing.add(attribute)
         return chosen, disagreeing
 
-    def launch_rows(self) -> tuple[list[dict], list[dict]]:
-        claims_by_launch = defaultdict(list)
-        for claim in self.state.claims.values():
-            if claim.status == "current":
-                claims_by_launch[claim.launch_id].append(claim)
-        launches, firings = [], []
-        for launch_id in self.state.launches:
-            claims = claims_by_launch[launch_id]
-            launch_level = [c for c in claims if c.missile is None]
-            counts, count_disagreement = self.reconcile([c for c in launch_level if c.attribute == "missile_count"])
-            count = counts["missile_count"].value if counts else None
-            positions = max([count or 0] + [c.missile for c in claims if c.missile])
-            # For one missile, "the launch" and "missile 1" are the same thing: pool their claims.
-            pooled = claims if positions == 1 else launch_level
-            chosen, disagreeing = self.reconcile([c for c in pooled if c.attribute != "missile_count"])
-            chosen.update(counts)
-            disagreeing |= count_disagreement
-            missile_rows = []
-            for position in range(1, positions + 1):
-                own = [c for c in claims if c.missile == position or (positions == 1 and c.missile is None)]
-                picked, differ = self.reconcile([c for c in own if c.attribute in FIRING_ATTRIBUTES])
-                disagreeing |= differ
-                row = {"launch_id": launch_id, "position": position, "claim_count": len(own)}
-                for attribute in FIRING_ATTRIBUTES:
-                    row[COLUMN.get(attribute, attribute)] = picked[attribute].value if attribute in picked else None
-                missile_rows.append(row)
-            firings += missile_rows
-            launches.append(self.launch_row(launch_id, claims, chosen, disagreeing, count, missile_rows))
-        return launches, firings
+    # -- rows of one record, as lists in the order of the table's fields; no rows for a record gone --------
+    def launch(self, launch_id: str) -> dict[str, list]:
+        """The launch's row, its firings rows and the rows of all its claims."""
+        if launch_id not in self.state.launches:
+            return {}
+        every = [self.state.claims[claim_id] for claim_id in self.claims_of.get(launch_id, ())]
+        claims = [c for c in every if c.status == "current"]
+        used = set()
+        launch_level = [c for c in claims if c.missile is None]
+        counts, count_disagreement = self.reconcile([c for c in launch_level if c.attribute == "missile_count"], used)
+        count = counts["missile_count"].value if counts else None
+        positions = max([count or 0] + [c.missile for c in claims if c.missile])
+        # For one missile, "the launch" and "missile 1" are the same thing: pool their claims.
+        pooled = claims if positions == 1 else launch_level
+        chosen, disagreeing = self.reconcile([c for c in pooled if c.attribute != "missile_count"], used)
+        chosen.update(counts)
+        disagreeing |= count_disagreement
+        missile_rows = []
+        for position in range(1, positions + 1):
+            own = [c for c in claims if c.missile == position or (positions == 1 and c.missile is None)]
+            picked, differ = self.reconcile([c for c in own if c.attribute in FIRING_ATTRIBUTES], used)
+            disagreeing |= differ
+            row = {"launch_id": launch_id, "position": position, "claim_count": len(own)}
+            for attribute in FIRING_ATTRIBUTES:
+                row[COLUMN.get(attribute, attribute)] = picked[attribute].value if attribute in picked else None
+            missile_rows.append(row)
+        launch = self.launch_row(launch_id, claims, chosen, disagreeing, count, missile_rows)
+        return {"launches": [self.rows["launches"](launch)],
+                "firings": [self.rows["firings"](row) for row in missile_rows],
+                "claims": [self.claim_row(claim, claim.id in used) for claim in every]}
 
     def launch_row(self, launch_id, claims, chosen, disagreeing, count, missile_rows) -> dict:
         def value(attribute):
@@ -141,104 +171,96 @@ class Projection:
         row["first_reported"] = min(day_of(self.published[c.source]) for c in claims)
         return row
 
-    def claim_rows(self) -> list[dict]:
-        rows = []
-        for claim in self.state.claims.values():
-            numeric = isinstance(claim.value, (int, float))
-            rows.append({
-                "claim_id": claim.id, "launch_id": claim.launch_id, "missile": claim.missile,
-                "attribute": claim.attribute,
-                "value": format_number(claim.value) if numeric else claim.value,
-                "value_number": claim.value if numeric else None, "unit": claim.unit or None,
-                "original_text": claim.original_text or None, "original_value": claim.original_value,
-                "original_unit": claim.original_unit or None, "qualifier": claim.qualifier,
-                "precision": claim.precision or None, "claimant_id": claim.claimant, "source_id": claim.source,
-                "source_published": day_of(self.published[claim.source]), "event_id": claim.event.id,
-                "recorded_at": claim.event.changeset.recorded_at, "status": claim.status,
-                "replaced_by": claim.replaced_by or None, "used": claim.id in self.used,
-                "source_record": claim.source_record or None,
-                "note": claim.note or None,
-            })
-        return rows
+    def claim_row(self, claim: Claim, used: bool) -> tuple:
+        numeric = isinstance(claim.value, (int, float))
+        return (claim.id, claim.launch_id, claim.missile, claim.attribute,
+                format_number(claim.value) if numeric else claim.value, claim.value if numeric else None,
+                claim.unit or None, claim.original_text or None, claim.original_value, claim.original_unit or None,
+                claim.qualifier, claim.precision or None, claim.claimant, claim.source,
+                day_of(self.published[claim.source]), claim.source_record or None, claim.event.id,
+                claim.event.changeset.recorded_at, claim.status, claim.replaced_by or None, used, claim.note or None)
 
+    def statement(self, statement_id: str) -> dict[str, list]:
+        s = self.state.statements.get(statement_id)
+        if s is None:
+            return {}
+        row = {"statement_id": statement_id, **dated(s), "actor_id": s["actor"],
+               "country": self.state.actors[s["actor"]].get("country"), "speaker": s.get("speaker"),
+               "role": s.get("role"), "channel": s.get("channel", "unknown"), "stance": s["stance"],
+               "quote": s.get("quote"), "summary": s["summary"], "source_id": s["source"], "event_id": s["event"].id}
+        return {"statements": [self.rows["statements"](row)],
+                "launch_statements": [(x, statement_id, s["source"]) for x in s.get("launches", [])],
+                "statement_sanctions": [(statement_id, x, s["source"]) for x in s.get("sanctions", [])]}
 
-def dated(record: dict) -> dict:
-    precision = record.get("date_precision", "day")
-    return {"date": None if precision == "on_or_before" else record["date"],
-            "date_latest": period_end(record["date"], precision) if precision != "on_or_before" else record["date"],
-            "date_precision": precision, "date_text": record.get("date_text")}
-
-
-def project(state: State) -> Iterator[tuple[str, list[dict]]]:
-    """Every table's name and rows (unsorted), from the replayed state, one table at a time so that a
-    caller writing each as it comes holds only one table's row dicts (a gigabyte of claims at 10^6 events)."""
-    projection = Projection(state)
-    launches, firings = projection.launch_rows()  # before the claims: it marks the claims used
-    yield "launches", launches
-    yield "firings", firings
-    del launches, firings
-    yield "claims", projection.claim_rows()
-    statements, sanctions = [], []
-    links = {name: [] for name in ("launch_statements", "launch_sanctions", "sanction_parties", "statement_sanctions")}
-    for statement_id, s in state.statements.items():
-        statements.append({"statement_id": statement_id, **dated(s), "actor_id": s["actor"],
-                           "country": state.actors[s["actor"]].get("country"), "speaker": s.get("speaker"),
-                           "role": s.get("role"), "channel": s.get("channel", "unknown"), "stance": s["stance"],
-                           "quote": s.get("quote"), "summary": s["summary"], "source_id": s["source"],
-                           "event_id": s["event"].id})
-        links["launch_statements"] += [{"launch_id": x, "statement_id": statement_id, "source_id": s["source"]}
-                                       for x in s.get("launches", [])]
-        links["statement_sanctions"] += [{"statement_id": statement_id, "action_id": x, "source_id": s["source"]}
-                                         for x in s.get("sanctions", [])]
-    for action_id, a in state.sanctions.items():
+    def sanction(self, action_id: str) -> dict[str, list]:
+        a = self.state.sanctions.get(action_id)
+        if a is None:
+            return {}
         named = len(a.get("parties", []))
-        sanctions.append({"action_id": action_id, **dated(a), "action": a["action"], "authority_id": a["authority"],
-                          "programme": a.get("programme"), "legal_basis": a.get("legal_basis"),
-                          "parties_named": named, "parties_count": a.get("parties_count", named or None),
-                          "parties_text": a.get("parties_text"),
-                          "blocked_by": LIST_SEPARATOR.join(a.get("blocked_by", [])) or None,
-                          "refers_to": a.get("refers_to"), "summary": a["summary"], "source_id": a["source"],
-                          "event_id": a["event"].id})
-        links["launch_sanctions"] += [{"launch_id": x, "action_id": action_id, "source_id": a["source"]}
-                                      for x in a.get("launches", [])]
-        links["sanction_parties"] += [{"action_id": action_id, "party_id": x, "source_id": a["source"]}
-                                      for x in a.get("parties", [])]
-    yield "statements", statements
-    yield "sanctions", sanctions
-    yield from links.items()
-    del statements, sanctions, links
-    yield "parties", [{"party_id": pid, "name": p["name"], "kind": p["kind"],
-                       "aliases": LIST_SEPARATOR.join(p.get("aliases", [])) or None,
-                       "nationality": p.get("nationality"), "un_reference": p.get("un_reference"),
-                       "ofac_ent_num": p.get("ofac_ent_num"), "date_of_birth": p.get("date_of_birth"),
-                       "title": p.get("title"), "remarks": p.get("remarks"), "linked_on": p.get("linked_on"),
-                       "source_id": p["source"]}
-                      for pid, p in state.parties.items()]
-    yield "context", [{"context_id": cid, "topic": c["topic"], "period_start": c.get("period_start"),
-                       "period_end": c.get("period_end"), "value": c.get("value"), "unit": c.get("unit"),
-                       "original": c.get("original"), "summary": c["summary"], "claimant_id": c["claimant"],
-                       "source_id": c["source"]} for cid, c in state.context.items()]
-    yield "sites", [{"site_id": sid, "name": s["name"], "province": s.get("province"), "country": s.get("country"),
-                     "latitude": s.get("latitude"), "longitude": s.get("longitude"),
-                     "aliases": LIST_SEPARATOR.join(s.get("aliases", [])) or None, "source_id": s["source"]}
-                    for sid, s in state.sites.items()]
-    yield "missile_types", [{"missile_type_id": mid, "name": m["name"], "class": m.get("class"), "maneuver": m.get("maneuver"),
-                             "aliases": LIST_SEPARATOR.join(m.get("aliases", [])) or None, "source_id": m["source"]}
-                            for mid, m in state.missile_types.items()]
-    yield "actors", [{"actor_id": aid, "name": a["name"], "kind": a["kind"], "country": a.get("country"),
-                      "parent_id": a.get("parent")} for aid, a in state.actors.items()]
-    yield "sources", [{"source_id": sid, "kind": s["kind"], "publisher": s["publisher"], "title": s.get("title"),
-                       "author": s.get("author"), "published": day_of(s["published"]),
-                       "published_at_utc": s["published"] if "T" in s["published"] else None,
-                       "url": s.get("url"), "version": s.get("version"), "terms": s.get("terms"),
-                       "attribution": s.get("attribution")} for sid, s in state.sources.items()]
-    yield "changes", [{"event_id": c.event.id, "record_type": c.record_type, "record_id": c.record_id,
-                       "change": c.change, "detail": c.detail or None, "reason": c.reason or None,
-                       "source_id": c.source or None, "recorded_at": c.event.changeset.recorded_at,
-                       "changeset": c.event.changeset.name, "author": c.event.changeset.body["author"]}
-                      for c in state.changes]
+        row = {"action_id": action_id, **dated(a), "action": a["action"], "authority_id": a["authority"],
+               "programme": a.get("programme"), "legal_basis": a.get("legal_basis"),
+               "parties_named": named, "parties_count": a.get("parties_count", named or None),
+               "parties_text": a.get("parties_text"),
+               "blocked_by": LIST_SEPARATOR.join(a.get("blocked_by", [])) or None,
+               "refers_to": a.get("refers_to"), "summary": a["summary"], "source_id": a["source"],
+               "event_id": a["event"].id}
+        return {"sanctions": [self.rows["sanctions"](row)],
+                "launch_sanctions": [(x, action_id, a["source"]) for x in a.get("launches", [])],
+                "sanction_parties": [(action_id, x, a["source"]) for x in a.get("parties", [])]}
+
+    def party(self, party_id: str) -> dict[str, list]:
+        p = self.state.parties.get(party_id)
+        return {} if p is None else {"parties": [(
+            party_id, p["name"], p["kind"], LIST_SEPARATOR.join(p.get("aliases", [])) or None, p.get("nationality"),
+            p.get("un_reference"), p.get("ofac_ent_num"), p.get("date_of_birth"), p.get("title"), p.get("remarks"),
+            p.get("linked_on"), p["source"])]}
+
+    def context(self, context_id: str) -> dict[str, list]:
+        c = self.state.context.get(context_id)
+        return {} if c is None else {"context": [(
+            context_id, c["topic"], c.get("period_start"), c.get("period_end"), c.get("value"), c.get("unit"),
+            c.get("original"), c["summary"], c["claimant"], c["source"])]}
+
+    def site(self, site_id: str) -> dict[str, list]:
+        s = self.state.sites.get(site_id)
+        return {} if s is None else {"sites": [(
+            site_id, s["name"], s.get("province"), s.get("country"), s.get("latitude"), s.get("longitude"),
+            LIST_SEPARATOR.join(s.get("aliases", [])) or None, s["source"])]}
+
+    def missile_type(self, missile_type_id: str) -> dict[str, list]:
+        m = self.state.missile_types.get(missile_type_id)
+        return {} if m is None else {"missile_types": [(
+            missile_type_id, m["name"], m.get("class"), m.get("maneuver"),
+            LIST_SEPARATOR.join(m.get("aliases", [])) or None, m["source"])]}
+
+    def actor(self, actor_id: str) -> dict[str, list]:
+        a = self.state.actors.get(actor_id)
+        return {} if a is None else {"actors": [(actor_id, a["name"], a["kind"], a.get("country"), a.get("parent"))]}
+
+    def source(self, source_id: str) -> dict[str, list]:
+        s = self.state.sources.get(source_id)
+        return {} if s is None else {"sources": [(
+            source_id, s["kind"], s["publisher"], s.get("title"), s.get("author"), day_of(s["published"]),
+            s["published"] if "T" in s["published"] else None, s.get("url"), s.get("version"), s.get("terms"),
+            s.get("attribution"))]}
+
+    @staticmethod
+    def change(c) -> tuple:
+        return (c.event.id, c.record_type, c.record_id, c.change, c.detail or None, c.reason or None,
+                c.source or None, c.event.changeset.recorded_at, c.event.changeset.name, c.event.changeset.body["author"])
 
 
+class _Field:
+    """actor ID -> kind, source ID -> published: one field of each record, looked up when asked."""
+
+    def __init__(self, records, name):
+        self.records, self.name = records, name
+
+    def __getitem__(self, record_id):
+        return self.records[record_id][self.name]
+
+
+# -- sorting ------------------------------------------------------------------------------------
 def natural_key(value):
     """Sort key that puts event/2 before event/10: runs of digits compare as numbers, the text between
     them as text. Splitting on the digit runs alternates text (even places, maybe empty) and numbers (odd
@@ -257,6 +279,38 @@ def natural_key(value):
     return "".join(parts)
 
 
+# Keys of several fields are joined with a character below any that can follow a text's NUL (a number's
+# length, 0x20 and up): a key that is a prefix of another then still sorts first, as in a tuple.
+KEY_SEPARATOR = "\x01"
+
+
+@lru_cache(maxsize=1 << 16)
+def _stem_key(stem: str) -> str:
+    return natural_key(stem)[:-1]
+
+
+_part_key = lru_cache(maxsize=1 << 18)(natural_key)  # IDs repeat across tables and rows (launch IDs, "3.1")
+
+
+def value_key(value) -> str:
+    """natural_key of one key value (integers as their digits), fast for IDs that share a stem: the key of
+    stem + rest is the stem's key without its final NUL, then the rest's key, when the stem ends with a
+    character that is not a digit (no run of digits crosses the cut). Event and claim IDs share their
+    changeset's name up to the last '/'."""
+    if not isinstance(value, str):
+        return _part_key(str(value))
+    cut = value.rfind("/") + 1
+    if cut:
+        return _stem_key(value[:cut]) + _part_key(value[cut:])
+    return _part_key(value)
+
+
+def row_key(values) -> str:
+    """One string that sorts rows as the tuples of their key values' natural keys would."""
+    return KEY_SEPARATOR.join(map(value_key, values))
+
+
+# -- writing --------------------------------------------------------------------------------------
 def _text(value) -> str:
     return "" if value is None else str(value)
 
@@ -273,37 +327,113 @@ def _number(value) -> str:
 FORMAT_CELL = {"boolean": _boolean, "integer": _number, "number": _number}
 
 
-def to_csv(name: str, rows: list[dict]) -> bytes:
-    """A table as CSV bytes: header from its Table Schema, rows sorted by primary key, LF line ends."""
-    schema = table_schema(name)
-    fields = [(f["name"], f["type"]) for f in schema["fields"]]
-    names = [n for n, _ in fields]
-    for row in rows[:1]:
-        if set(row) != set(names):
-            raise ValueError(f"table {name}: projection columns {sorted(row)} differ from schema {sorted(names)}")
-    key = schema["primaryKey"]
-    sort_key = lru_cache(maxsize=None)(natural_key)  # key parts repeat (one event, many changes)
-    if len(key) == 1:
-        ordered = sorted(rows, key=lambda r: sort_key(r[key[0]]))
-    else:
-        ordered = sorted(rows, key=lambda r: tuple(sort_key(r[k]) for k in key))
-    # csv writes a string as it is and None as an empty cell, as _text would: only other types need a call.
-    cells = operator.itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
-    converted = [(i, FORMAT_CELL.get(t, _text)) for i, (_, t) in enumerate(fields) if t != "string"]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(names)
+@dataclass
+class Table:
+    """A rendered table: CSV bytes with its rows sorted by primary key, and for each row its sort key, its
+    owner (the record that made it) and its length in bytes (what a snapshot keeps to find it again)."""
+    name: str
+    keys: list[str]
+    owners: list[str]
+    lengths: array
+    content: bytes
+
+    @property
+    def rows(self) -> int:
+        return len(self.keys)
+
+    def places(self):
+        """(sort key as UTF-8, owner, first byte, length) of each row, in order."""
+        start = len(header(self.name))
+        for key, owner, length in zip(self.keys, self.owners, self.lengths):
+            yield key.encode("utf-8"), owner, start, length
+            start += length
+
+
+def header(name: str) -> bytes:
+    return (",".join(field_names(name)) + "\n").encode("utf-8")
+
+
+def key_of(name: str):
+    """Function of a row (a list in field order) to its sort key."""
+    names = field_names(name)
+    positions = [names.index(k) for k in table_schema(name)["primaryKey"]]
+    if len(positions) == 1:
+        position = positions[0]
+        return lambda row: value_key(row[position])
+    get = operator.itemgetter(*positions)
+    return lambda row: row_key(get(row))
+
+
+def csv_lines(name: str, rows) -> list[str]:
+    """Rows (lists in field order) as CSV lines, each ending with LF."""
+    names = field_names(name)
+    converted = [(i, FORMAT_CELL[f["type"]]) for i, f in enumerate(table_schema(name)["fields"])
+                 if f["type"] in FORMAT_CELL]
+    if converted:
+        rows = [list(row) for row in rows]
+        for row in rows:
+            if len(row) != len(names):
+                raise ValueError(f"table {name}: a row of {len(row)} cells for {len(names)} fields")
+            for i, write in converted:
+                row[i] = write(row[i])
     lines = []
-    for row in ordered:
-        line = list(cells(row))
-        for i, write in converted:
-            line[i] = write(line[i])
-        lines.append(line)
-    writer.writerows(lines)
-    return out.getvalue().encode("utf-8")
+    # csv writes a string as it is and None as an empty cell (as _text would), and gives the file one
+    # write per row: the lines are collected as written.
+    csv.writer(_Lines(lines), lineterminator="\n", quoting=csv.QUOTE_MINIMAL).writerows(rows)
+    return lines
+
+
+class _Lines:
+    def __init__(self, lines: list):
+        self.write = lines.append
+
+
+def make_table(name: str, owned_rows: list[tuple[str, tuple]]) -> Table:
+    """A table from (owner, row) pairs: rows sorted by primary key and written as CSV lines."""
+    key = key_of(name)
+    keyed = sorted(((key(row), owner, row) for owner, row in owned_rows), key=operator.itemgetter(0))
+    lines = csv_lines(name, (r for _, _, r in keyed))
+    lengths = array("L", (len(line) if line.isascii() else len(line.encode("utf-8")) for line in lines))
+    return Table(name, [k for k, _, _ in keyed], [o for _, o, _ in keyed], lengths,
+                 header(name) + "".join(lines).encode("utf-8"))
+
+
+def rows_of(projection: Projection, kind: str, record_id: str) -> dict[str, list]:
+    """The rows a record makes, by table (none for a record that no longer exists)."""
+    return getattr(projection, kind)(record_id)
+
+
+def owned_rows(state: State):
+    """(table name, [(owner, row)]) for every table, one kind of record at a time, so that only one kind's
+    rows are held as Python objects at once."""
+    projection = Projection(state)
+    records = {"launch": state.launches, "statement": state.statements, "sanction": state.sanctions,
+               "party": state.parties, "context": state.context, "site": state.sites,
+               "missile_type": state.missile_types, "actor": state.actors, "source": state.sources}
+    for kind, ids in records.items():
+        owned = {name: [] for name in OWNED[kind]}
+        make = getattr(projection, kind)
+        for record_id in ids:
+            for name, rows in make(record_id).items():
+                owned[name] += [(record_id, row) for row in rows]
+        yield from owned.items()
+        del owned
+    yield "changes", [("", projection.change(c)) for c in state.changes]
+
+
+def render_tables(state: State) -> dict[str, Table]:
+    """Every table, in the package's order."""
+    tables = {name: make_table(name, rows) for name, rows in owned_rows(state)}
+    return {name: tables[name] for name in TABLES}
 
 
 def render(state: State) -> dict[str, bytes]:
     """Every table as CSV bytes, keyed by table name."""
-    tables = {name: to_csv(name, rows) for name, rows in project(state)}
-    return {name: tables[name] for name in TABLES}
+    return {name: table.content for name, table in render_tables(state).items()}
+
+
+def project(state: State):
+    """Every table's name and rows (unsorted) as dicts of Python values keyed by field name (for tests)."""
+    for name, rows in owned_rows(state):
+        names = field_names(name)
+        yield name, [dict(zip(names, row)) for _, row in rows]

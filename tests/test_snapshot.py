@@ -1,6 +1,6 @@
-"""The fast path (a verified snapshot of the replayed state, plus the new changesets read and replayed in
-full) finds exactly what the full path finds, and a snapshot is used only when every byte it covers is
-unchanged."""
+"""The fast path (a verified snapshot: its replayed state read lazily, the new changesets read and replayed in
+full, only the rows of touched records rendered and checked) finds exactly what the full path finds and
+writes the same bytes; a snapshot is used only when every byte it covers is unchanged."""
 import json
 import random
 import shutil
@@ -12,11 +12,12 @@ from conftest import FOUNDING, NEXT, ROOT, Scratch, changeset
 from dprk_timeline import build, snapshot
 from dprk_timeline.cli import main
 from dprk_timeline.problems import CheckFailed
-from dprk_timeline.tables import render
 from test_bad_input import CASES
 
 sys.path.insert(0, str(ROOT / "scripts"))
-from benchmark import generate  # noqa: E402
+from benchmark import generate, synthetic_bounds  # noqa: E402
+
+SOURCE = "epoch-times-2022-01-31-hwasong-12"
 
 
 def cache_of(root):
@@ -29,22 +30,24 @@ def check(root, capsys, *flags):
     return code, [line for line in out.splitlines() if "FAILED" in line], err.splitlines()
 
 
+def outcome(root, cache, out):
+    """What a build of root into out says: the layer that failed and its problems, or the files written.
+    Also whether it took the fast path."""
+    try:
+        result = build.run(root, out=out, cache=cache)
+    except CheckFailed as failed:
+        return None, (failed.layer, [str(p) for p in failed.problems])
+    fast = "from a verified snapshot" in result.layers[0][2]
+    return fast, ("ok", result.files, result.rows)
+
+
 @pytest.fixture(scope="module")
 def founding_cache(tmp_path_factory):
-    """The snapshot folder a check of the founding log leaves (it passes layers 1 and 2)."""
+    """The snapshot folder a check of the founding log leaves (it passes layers 1 to 4; drift fails)."""
     scratch = Scratch(tmp_path_factory.mktemp("cache") / "founding", FOUNDING)
     main(["check", "--root", str(scratch.root)])
-    assert len(list(cache_of(scratch.root).glob("*.pickle"))) == 1
+    assert len(list(cache_of(scratch.root).glob("*.sqlite"))) == 1
     return cache_of(scratch.root)
-
-
-def layers_1_2(root, cache):
-    """What layers 1 and 2 say, and the tables of the replayed state when they pass."""
-    try:
-        _, resumed, _, state, problems = build.read_and_replay(root, build.Result(), cache, None, None)
-    except CheckFailed as failed:
-        return None, [str(p) for p in failed.problems], None
-    return resumed, [str(p) for p in problems], None if problems else render(state)
 
 
 @pytest.mark.parametrize("name,content", [c[1:3] for c in CASES], ids=[c[0] for c in CASES])
@@ -62,24 +65,57 @@ def test_the_bad_input_corpus_gets_the_same_problems_on_both_paths(founding, fou
     assert fast == full
 
 
-def test_random_faults_in_a_large_log_get_the_same_problems_on_both_paths(tmp_path):
-    """12 changesets of 500 synthetic events; snapshots after 4, 8 and 12 of them; faults of several kinds
-    injected at random places; layers 1 and 2 and the tables compared."""
-    log = tmp_path / "log"
+def test_expectation_faults_get_the_same_problems_on_both_paths(founding, founding_cache, tmp_path):
+    """Rows that break expectations: the fast path cannot word the problems, so it hands over to the full path."""
+    shutil.copytree(founding_cache, cache_of(founding.root))
+    founding.add("2026-11-22-faults.json", changeset(
+        {"type": "claims", "launch_id": "2022-01-30-1", "source": SOURCE, "claimant": "kr-jcs",
+         "claims": [{"attribute": "korea_date", "value": "2022-01-31"}]},
+        {"type": "statement", "statement_id": "test-early", "source": SOURCE, "actor": "kr-gov", "date": "2022-01-20",
+         "stance": "concern", "summary": "Too early.", "launches": ["2022-01-30-1"]}))
+    fast = outcome(founding.root, cache_of(founding.root), tmp_path / "fast")
+    full = outcome(founding.root, None, tmp_path / "full")
+    assert fast[1][0] == "expectations" and fast == full
+    assert "launch_statements: no statement is dated before the launch it answers: fails for 2022-01-30-1/test-early" \
+        in fast[1][1]
+
+
+def test_a_changed_korea_date_checks_the_statements_that_answer_the_launch_again(founding, founding_cache, tmp_path):
+    """A statement already in the snapshot answers a launch whose date a new claim moves after it."""
+    shutil.copytree(founding_cache, cache_of(founding.root))
+    founding.add("2026-11-22-moved.json", changeset(
+        {"type": "claims", "launch_id": "2022-01-30-1", "source": SOURCE, "claimant": "kr-jcs",
+         "claims": [{"attribute": "korea_date", "value": "2022-02-05"},
+                    {"attribute": "launched_at", "value": "2022-02-04T22:52:00Z"}]}))
+    fast = outcome(founding.root, cache_of(founding.root), tmp_path / "fast")
+    assert fast == outcome(founding.root, None, tmp_path / "full")
+    assert fast[1][0] == "expectations" and any("no statement is dated before the launch" in p for p in fast[1][1])
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    """A synthetic log of 12 changesets of 500 events, and snapshots after 4, 8 and 12 of them."""
+    folder = tmp_path_factory.mktemp("synthetic")
+    log = folder / "log"
     generate(log, 6000, per_changeset=500)
     names = sorted(p.name for p in (log / "events").glob("*.json"))
     assert len(names) == 12
-    cache = tmp_path / "cache"
-    for upto in (4, 8, 12):
-        prefix = tmp_path / f"prefix-{upto}"
-        (prefix / "events").mkdir(parents=True)
-        for name in names[:upto]:
-            shutil.copy(log / "events" / name, prefix / "events" / name)
-        changesets, _, engine, _, problems = build.read_and_replay(prefix, build.Result(), None, None, None)
-        assert problems == []
-        snapshot.save(cache, prefix / "events", changesets, engine, 500 * upto)
-    assert len(list(cache.glob("*.pickle"))) == 3
+    cache = folder / "cache"
+    with synthetic_bounds(6000):
+        for upto in (4, 8, 12):
+            prefix = folder / f"prefix-{upto}"
+            (prefix / "events").mkdir(parents=True)
+            for name in names[:upto]:
+                shutil.copy(log / "events" / name, prefix / "events" / name)
+            fast, (layer, *_) = outcome(prefix, cache, prefix / "out")
+            assert layer == "ok"
+    assert len(list(cache.glob("*.sqlite"))) == 3
+    return log, names, cache
 
+
+def test_random_faults_in_a_large_log_get_the_same_problems_on_both_paths(synthetic, tmp_path):
+    """Faults of several kinds injected at random places of the synthetic log: every layer compared."""
+    log, names, cache = synthetic
     rng = random.Random(20261122)
     faults = {
         "missing field": lambda e: e.pop(next(k for k in e if k != "type")),
@@ -89,36 +125,92 @@ def test_random_faults_in_a_large_log_get_the_same_problems_on_both_paths(tmp_pa
         "unknown field": lambda e: e.update(colour="red"),
     }
     seen_paths, found = set(), 0
-    for trial in range(10):
-        root = tmp_path / f"trial-{trial}"
-        shutil.copytree(log, root)
-        target = root / "events" / rng.choice(names)
-        body = json.loads(target.read_text())
-        kind = rng.choice(sorted(faults))
-        for _ in range(2 if kind == "duplicate id" else 1):
-            faults[kind](body["events"][rng.randrange(len(body["events"]))])
-        target.write_text(json.dumps(body))
-        resumed, fast, fast_tables = layers_1_2(root, cache)
-        _, full, full_tables = layers_1_2(root, None)
-        seen_paths.add("snapshot" if resumed else "full")
-        assert fast == full, f"trial {trial}: {kind} in {target.name}"
-        assert fast_tables == full_tables
-        found += bool(fast)
+    with synthetic_bounds(6000):
+        for trial in range(10):
+            root = tmp_path / f"trial-{trial}"
+            shutil.copytree(log, root)
+            target = root / "events" / (names[1] if trial == 0 else rng.choice(names))  # trial 0: before every snapshot
+            body = json.loads(target.read_text())
+            kind = rng.choice(sorted(faults))
+            for _ in range(2 if kind == "duplicate id" else 1):
+                faults[kind](body["events"][rng.randrange(len(body["events"]))])
+            target.write_text(json.dumps(body))
+            fast = outcome(root, cache, tmp_path / f"fast-{trial}")
+            full = outcome(root, None, tmp_path / f"full-{trial}")
+            assert fast[1] == full[1], f"trial {trial}: {kind} in {target.name}"
+            seen_paths.add("snapshot" if target.name > names[3] else "full")
+            found += fast[1][0] != "ok"
+        # the clean log: the longest snapshot covers it all, and the files are identical
+        fast = outcome(log, cache, tmp_path / "fast")
+        assert fast[0] and fast[1] == outcome(log, None, tmp_path / "full")[1]
     assert seen_paths == {"snapshot", "full"} and found >= 8, (seen_paths, found)
-    # the clean log: the longest snapshot covers it all and the tables are identical
-    resumed, fast, fast_tables = layers_1_2(log, cache)
-    assert resumed is not None and len(resumed.covered) == 12
-    assert (fast, fast_tables) == layers_1_2(log, None)[1:]
 
 
-def test_a_new_changeset_is_read_and_the_rest_comes_from_the_snapshot(founding, founding_cache, capsys):
+def contributions(rng: random.Random, log) -> list[dict]:
+    """Valid changesets a contributor might add on top of the synthetic log: claims on existing launches, a
+    new launch and statements answering launches, corrections, retractions and merges."""
+    events = [json.loads(p.read_text())["events"] for p in sorted((log / "events").glob("*.json"))]
+    launches = [e["launch_id"] for cs in events for e in cs if e["type"] == "launch"]
+    launch_dates = {e["launch_id"]: e["claims"][0]["value"] for cs in events for e in cs if e["type"] == "launch"}
+    statements = [e["statement_id"] for cs in events for e in cs if e["type"] == "statement"]
+    retired = {e["target"].split(":", 1)[1] for cs in events for e in cs if e["type"] == "retraction"}
+    retired |= {e["from"] for cs in events for e in cs if e["type"] == "merge"}
+    launches = [x for x in launches if x not in retired]
+    statements = [x for x in statements if x not in retired]
+    answering = next(e["statement_id"] for cs in events for e in cs if e["type"] == "statement" and e.get("launches")
+                     and e["statement_id"] not in retired and e["launches"][0] not in retired)
+    source = {"type": "source", "source_id": "contributed", "kind": "news_article", "publisher": "Synthetic News",
+              "title": "A contributed report", "published": "2026-01-02", "url": "https://example.org/contributed"}
+    launch = rng.choice(launches)
+    kinds = {
+        "claims on a launch": lambda: [{"type": "claims", "launch_id": launch, "source": "src-0", "claimant": "actor-0",
+                                        "claims": [{"attribute": "apogee_km", "original": {"text": "90 km", "value": 90, "unit": "km"}},
+                                                   {"attribute": "missile_count", "original": {"text": "3", "value": 3, "unit": "missiles"}}]}],
+        "a new launch and a statement": lambda: [source, {
+            "type": "launch", "launch_id": "2025-12-30-999", "source": "contributed", "claimant": "actor-1",
+            "claims": [{"attribute": "korea_date", "value": "2025-12-30"}]}, {
+            "type": "statement", "statement_id": "contributed-statement", "source": "contributed", "actor": "actor-2",
+            "date": "2025-12-31", "stance": "condemnation", "summary": "A contributed statement.",
+            "launches": ["2025-12-30-999", launch]}],
+        "a statement corrected": lambda: [{"type": "correction", "target": f"statement:{rng.choice(statements)}",
+                                           "set": {"stance": "threat"}, "reason": "Misread.", "source": "src-1"}],
+        # fails: the statement now comes before the launches it answers (its link rows did not change)
+        "a statement redated": lambda: [{"type": "correction", "target": f"statement:{answering}", "set": {"date": "1984-01-01"},
+                                         "reason": "Misdated.", "source": "src-1"}],
+        "a launch retracted": lambda: [{"type": "retraction", "target": f"launch:{launch}", "reason": "Not a launch."}],
+        "a launch merged": lambda: [{"type": "merge", "record_type": "launch", "from": launch,
+                                     "into": rng.choice([x for x in launches if x != launch and launch_dates[x] == launch_dates[launch]]
+                                                        or [x for x in launches if x != launch]),
+                                     "reason": "The same launch."}],
+    }
+    return [(kind, make()) for kind, make in kinds.items()]
+
+
+def test_contributions_on_a_large_log_give_the_same_bytes_on_both_paths(synthetic, tmp_path):
+    log, _, cache = synthetic
+    rng = random.Random(7)
+    fast_paths = failed = 0
+    with synthetic_bounds(6000):
+        for n, (kind, events) in enumerate(contributions(rng, log)):
+            root = tmp_path / f"contribution-{n}"
+            shutil.copytree(log, root)
+            (root / "events" / "2026-06-01-contribution.json").write_text(json.dumps(
+                changeset(*events, recorded_at="2026-06-01T00:00:00Z")))
+            fast = outcome(root, cache, tmp_path / f"fast-{n}")
+            full = outcome(root, None, tmp_path / f"full-{n}")
+            assert fast[1] == full[1], kind
+            fast_paths += bool(fast[0])
+            failed += fast[1][0] != "ok"
+    assert fast_paths >= 3 and failed == 1
+
+
+def test_a_new_changeset_is_read_and_the_rest_comes_from_the_snapshot(founding, founding_cache, tmp_path):
     shutil.copytree(founding_cache, cache_of(founding.root))
     founding.add("2026-11-22-new-actor.json", changeset({"type": "actor", "actor_id": "test-actor", "name": "T",
                                                          "kind": "government"}))
-    resumed, problems, tables = layers_1_2(founding.root, cache_of(founding.root))
-    assert resumed is not None and [name for name, _, _ in resumed.covered] == FOUNDING
-    assert problems == [] and b"test-actor" in tables["actors"]
-    assert tables == layers_1_2(founding.root, None)[2]
+    fast = outcome(founding.root, cache_of(founding.root), tmp_path / "fast")
+    assert fast[0] is True and b"test-actor" in fast[1][1]["data/actors.csv"]
+    assert fast[1] == outcome(founding.root, None, tmp_path / "full")[1]
 
 
 def test_an_edited_covered_changeset_makes_the_snapshot_unusable(founding, founding_cache):
@@ -128,24 +220,60 @@ def test_an_edited_covered_changeset_makes_the_snapshot_unusable(founding, found
     assert snapshot.find(cache_of(founding.root), founding.root / "events") is None
 
 
-def test_other_code_or_a_damaged_file_makes_the_snapshot_unusable(founding, founding_cache, monkeypatch):
+def test_other_code_or_a_damaged_file_makes_the_snapshot_unusable(founding, founding_cache, monkeypatch, tmp_path):
     shutil.copytree(founding_cache, cache_of(founding.root))
     events = founding.root / "events"
     assert snapshot.find(cache_of(founding.root), events) is not None
     monkeypatch.setattr(snapshot, "code_version", lambda: "0123456789abcdef")
     assert snapshot.find(cache_of(founding.root), events) is None
     monkeypatch.undo()
-    pickle_file = next(cache_of(founding.root).glob("*.pickle"))
-    pickle_file.write_bytes(pickle_file.read_bytes()[:-10])
-    assert snapshot.find(cache_of(founding.root), events) is None
+    stored = next(cache_of(founding.root).glob("*.sqlite"))
+    content = stored.read_bytes()
+    stored.write_bytes(content[:-10])
+    assert snapshot.find(cache_of(founding.root), events) is None  # shorter than the header says
+    # one byte changed, the same length: found, but the run sees that its hash differs and reads the log in full
+    stored.write_bytes(content[:len(content) // 2] + bytes([content[len(content) // 2] ^ 1]) + content[len(content) // 2 + 1:])
+    assert snapshot.open_snapshot(snapshot.find(cache_of(founding.root), events)).intact() is False
+    result = build.run(founding.root, out=tmp_path / "out", cache=cache_of(founding.root))
+    assert "read in full: the snapshot file is not the one that was verified" in result.layers[0][2]
 
 
-def test_a_new_changeset_sorting_inside_the_prefix_takes_the_full_path(founding, founding_cache):
+def test_a_new_changeset_sorting_inside_the_prefix_takes_the_full_path(founding, founding_cache, tmp_path):
     shutil.copytree(founding_cache, cache_of(founding.root))
     early = "2026-11-22T00:00:01Z"
     assert early < NEXT
     founding.add("2026-11-22-early.json", changeset({"type": "actor", "actor_id": "test-actor", "name": "T",
                                                      "kind": "government"}, recorded_at=early))
-    resumed, problems, tables = layers_1_2(founding.root, cache_of(founding.root))
-    assert resumed is None
-    assert (problems, tables) == layers_1_2(founding.root, None)[1:]
+    fast = outcome(founding.root, cache_of(founding.root), tmp_path / "fast")
+    assert fast[0] is False and fast[1] == outcome(founding.root, None, tmp_path / "full")[1]
+
+
+def test_a_lazy_map_behaves_as_a_dict(tmp_path):
+    """Random reads, writes, deletions and iterations on a LazyMap over a stored dict and on the dict itself."""
+    import pickle
+    import sqlite3
+
+    rng = random.Random(3)
+    stored = {f"k{n}": n for n in range(50)}
+    db = sqlite3.connect(tmp_path / "map.sqlite")
+    db.execute("CREATE TABLE m (seq INTEGER PRIMARY KEY, k TEXT NOT NULL UNIQUE, v BLOB NOT NULL)")
+    db.executemany("INSERT INTO m (k, v) VALUES (?, ?)", ((k, pickle.dumps(v)) for k, v in stored.items()))
+    lazy, plain = snapshot.LazyMap(db, "m", pickle.loads), dict(stored)
+    for step in range(2000):
+        key = f"k{rng.randrange(70)}"
+        action = rng.choice(["get", "set", "del", "in", "pop", "setdefault", "iter"])
+        if action == "get":
+            assert lazy.get(key) == plain.get(key)
+        elif action == "set":
+            lazy[key] = plain[key] = step
+        elif action == "del" and key in plain:
+            del lazy[key], plain[key]
+        elif action == "in":
+            assert (key in lazy) == (key in plain)
+        elif action == "pop":
+            assert lazy.pop(key, None) == plain.pop(key, None)
+        elif action == "setdefault":
+            assert lazy.setdefault(key, -1) == plain.setdefault(key, -1)
+        else:
+            assert list(lazy.items()) == list(plain.items()) and len(lazy) == len(plain)
+    assert "k60" in lazy.touched or "k60" not in plain
