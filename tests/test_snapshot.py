@@ -277,3 +277,16 @@ def test_a_lazy_map_behaves_as_a_dict(tmp_path):
         else:
             assert list(lazy.items()) == list(plain.items()) and len(lazy) == len(plain)
     assert "k60" in lazy.touched or "k60" not in plain
+
+
+@pytest.mark.parametrize("covered", [1, 6, 8])
+def test_the_real_log_on_a_snapshot_of_its_first_changesets_gives_the_same_bytes(covered, tmp_path):
+    """A snapshot of the first changesets of the real log (in log order), the rest read on top of it: the
+    founding reports with every import on top, or the last reactions."""
+    order = sorted((json.loads(p.read_text())["recorded_at"], p.stem) for p in (ROOT / "events").glob("*.json"))
+    prefix = Scratch(tmp_path / "prefix", [name for _, name in order[:covered]])
+    cache = tmp_path / "cache"
+    assert outcome(prefix.root, cache, tmp_path / "prefix-out")[1][0] == "ok"
+    fast = outcome(ROOT, cache, tmp_path / "fast")
+    assert fast[0] is True
+    assert fast[1] == outcome(ROOT, None, tmp_path / "full")[1]
