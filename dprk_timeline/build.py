@@ -17,6 +17,7 @@ import datetime as dt
 import gc
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -62,26 +63,73 @@ def utc_now() -> str:
 def read_log(root: Path, skip: set[str] = frozenset()) -> tuple[list[log.Changeset], list[Problem]]:
     """Every changeset of root/events, schema-checked, in log order; but not those named in skip
     (covered by a verified snapshot, which checked that their files are unchanged)."""
-    events_dir = root / "events"
     problems, changesets = [], []
-    for path in log.changeset_files(events_dir):
-        shown = log.display_path(path, root)
-        if path.is_dir() or path.suffix != ".json":
-            if path.name != "README.md":
-                problems.append(Problem("json", shown, "only changeset .json files belong in events/", "changeset"))
-            continue
-        if path.stem in skip:
-            continue
-        changeset, found = log.read_changeset(path, root)
-        problems += found
-        if changeset is None:
-            continue
-        schema_problems = event_schema.check_changeset(changeset)
-        problems += schema_problems
-        if not schema_problems:
-            log.attach_events(changeset)
+    for path in changeset_paths(root, problems, skip):
+        changeset = read_one(path, root, problems)
+        if changeset is not None:
             changesets.append(changeset)
     return log.in_log_order(changesets), problems
+
+
+def changeset_paths(root: Path, problems: list[Problem], skip: set[str] = frozenset()) -> list[Path]:
+    """The changeset files of root/events, in name order, but those in skip; a problem for anything else there."""
+    paths = []
+    for path in log.changeset_files(root / "events"):
+        if path.is_dir() or path.suffix != ".json":
+            if path.name != "README.md":
+                problems.append(Problem("json", log.display_path(path, root),
+                                        "only changeset .json files belong in events/", "changeset"))
+        elif path.stem not in skip:
+            paths.append(path)
+    return paths
+
+
+def read_one(path: Path, root: Path, problems: list[Problem]) -> log.Changeset | None:
+    """One changeset, parsed and schema-checked (None, and its problems added, when it is not valid)."""
+    changeset, found = log.read_changeset(path, root)
+    problems += found
+    if changeset is None:
+        return None
+    schema_problems = event_schema.check_changeset(changeset)
+    problems += schema_problems
+    if schema_problems:
+        return None
+    log.attach_events(changeset)
+    return changeset
+
+
+RECORDED_AT = re.compile(rb'"recorded_at"\s*:\s*"([^"\\]*)"')
+
+
+def read_and_fold(root: Path, skip: set[str], fold, after: tuple[str, str] = ("", "")) -> tuple[list, list, bool]:
+    """Layer 1 as read_log, but each valid changeset is passed to fold (the replay) as soon as it is read, in
+    log order, so that the parsed log need not be held whole: the files are read in the order of the
+    recorded_at a quick scan finds in each. Folding stops at the first problem, at a changeset whose parsed
+    recorded_at is not the one scanned (its place in the log was guessed wrong), or at one that sorts at or
+    before `after`. Returns the changesets read (in log order), the problems (in file-name order, as
+    read_log gives them) and whether every changeset was folded."""
+    problems = []
+    paths = changeset_paths(root, problems, skip)
+    scanned = {}
+    for path in paths:
+        with path.open("rb") as file:
+            found = RECORDED_AT.search(file.read(4096)) or RECORDED_AT.search(path.read_bytes())
+        scanned[path] = found.group(1).decode("utf-8", "replace") if found else "\uffff"  # unknown: last
+    changesets, folding = [], not problems
+    for path in sorted(paths, key=lambda p: (scanned[p], p.stem)):
+        count = len(problems)
+        changeset = read_one(path, root, problems)
+        if changeset is None:
+            folding = False
+            continue
+        changesets.append(changeset)
+        if changeset.recorded_at != scanned[path] or (changeset.recorded_at, changeset.name) <= after:
+            folding = False
+        if folding and len(problems) == count:
+            fold(changeset)
+    rank = {log.display_path(path, root): n for n, path in enumerate(sorted(paths))}
+    problems.sort(key=lambda p: rank.get(p.file, -1))  # stable: a file's problems keep their order
+    return log.in_log_order(changesets), problems, folding
 
 
 # -- 2. log integrity ---------------------------------------------------------------------------
@@ -282,14 +330,22 @@ def without_gc():
 def read_and_replay(root: Path, result: Result, resumed: snapshot.Snapshot | None, as_of: str | None,
                     reported_by: str | None):
     """Layers 1 and 2, on top of the snapshot `resumed` when given (None if a new changeset sorts inside
-    it). Returns the changesets read (only the new ones on a snapshot), the snapshot, the replay engine, the
-    state and the integrity problems."""
+    it). Each changeset is replayed as it is read when the files can be read in log order (read_and_fold),
+    else the log is read whole, then replayed. Returns the changesets read (only the new ones on a
+    snapshot), the snapshot, the replay engine, the state and the integrity problems."""
     from .replay import Replay
 
-    changesets, problems = read_log(root, skip=resumed.names if resumed else set())
+    engine = resumed.engine if resumed else Replay(reported_by=reported_by)
+    engine.now = utc_now()
+
+    def fold(changeset):
+        if not as_of or changeset.recorded_at <= as_of:
+            engine.run([changeset], consume=True)
+    changesets, problems, folded = read_and_fold(root, resumed.names if resumed else set(), fold,
+                                                 resumed.last if resumed else ("", ""))
     if resumed and changesets and (changesets[0].recorded_at, changesets[0].name) <= resumed.last:
         resumed = None  # a new changeset sorts inside the prefix: the snapshot does not fit, read it all
-        changesets, problems = read_log(root)
+        changesets, problems, folded = read_log(root) + (False,)
     if problems:
         raise CheckFailed(LAYERS[0], problems)
     if as_of:
@@ -301,10 +357,18 @@ def read_and_replay(root: Path, result: Result, resumed: snapshot.Snapshot | Non
     if resumed:
         what += f" ({len(changesets)} changesets, {new_events} events read; the rest from a verified snapshot)"
     result.layers.append((LAYERS[0], "ok", what))
-
-    engine = resumed.engine if resumed else Replay(reported_by=reported_by)
-    state, problems = replay(changesets, now=utc_now(), start=engine, consume=True)
-    return changesets, resumed, engine, state, problems
+    if not folded:
+        # some were folded, and let go of, before the order turned out other than scanned: start again
+        if resumed:
+            resumed.engine = engine = snapshot.engine_of(resumed)
+        else:
+            engine = Replay(reported_by=reported_by)
+            if any(c.events and c.events[0].body is None for c in changesets):
+                changesets, _ = read_log(root)
+                changesets = [c for c in changesets if not as_of or c.recorded_at <= as_of]
+        engine.now = utc_now()
+        engine.run(changesets, consume=True)
+    return changesets, resumed, engine, engine.state, engine.problems
 
 
 def run(root: Path, **options) -> Result:

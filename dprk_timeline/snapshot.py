@@ -304,16 +304,17 @@ def open_snapshot(snap: Snapshot) -> Snapshot | None:
     try:
         _hash_in_background(snap.path, snap._hashed)
         snap.db = sqlite3.connect(f"{snap.path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
-        snap.engine = _engine(snap.db)
+        snap.engine = engine_of(snap)
     except (OSError, sqlite3.DatabaseError, KeyError, pickle.UnpicklingError, EOFError, TypeError):
         return None
     return snap
 
 
-def _engine(db: sqlite3.Connection):
-    """The replay engine of the snapshot, its mappings read lazily from the tables."""
+def engine_of(snap: Snapshot):
+    """The replay engine of an open snapshot, as saved: its mappings read lazily from the tables."""
     from .replay import Replay, State
 
+    db = snap.db
     changesets = {name: pickle.loads(raw) for name, raw in db.execute("SELECT name, value FROM changesets")}
 
     class Unpickler(_Unpickler):

@@ -1,4 +1,5 @@
 """The main job on the committed dataset: it rebuilds, checks, and gives the same bytes every time."""
+import json
 import os
 import re
 import shutil
@@ -159,3 +160,30 @@ def test_rows_sort_as_text_and_numbers_would():
     assert natural_key(5) == (5,)
     with pytest.raises(ValueError, match="NUL"):
         natural_key("a\x00b")
+
+
+def test_changesets_are_replayed_in_log_order_whatever_their_names_and_however_recorded_at_is_written(founding):
+    """The build replays each changeset as it reads it, in the order of the recorded_at found by a quick scan
+    of each file; a file whose recorded_at the scan cannot read (written with escapes) still goes in its place."""
+    from conftest import NEXT, changeset
+    from dprk_timeline import build
+    from dprk_timeline.problems import CheckFailed
+
+    first = changeset({"type": "actor", "actor_id": "test-actor", "name": "T", "kind": "government"})
+    later = dt_after(NEXT)
+    # "z" sorts last by name but comes first in the log; its recorded_at is written with an escape
+    text = json.dumps(first, indent=2).replace(f'"recorded_at": "{NEXT}"', '"recorded_at": "\\u0032' + NEXT[1:] + '"')
+    assert json.loads(text)["recorded_at"] == NEXT
+    founding.add("2026-11-22-z-first.json", text)
+    founding.add("2026-11-22-a-later.json", changeset({"type": "actor", "actor_id": "test-child", "name": "C",
+                                                       "kind": "government", "parent": "test-actor"}, recorded_at=later))
+    try:
+        build.run(founding.root)
+    except CheckFailed as failed:
+        assert failed.layer == "drift", [str(p) for p in failed.problems]  # the founding data/ is not this log's
+
+
+def dt_after(instant: str) -> str:
+    import datetime as dt
+    moment = dt.datetime.fromisoformat(instant.replace("Z", "+00:00")) + dt.timedelta(seconds=1)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
