@@ -40,7 +40,6 @@ CLOCK_SKEW = dt.timedelta(minutes=10)
 @dataclass
 class Result:
     layers: list[tuple[str, str, str]] = field(default_factory=list)   # (layer, ok or skipped, what was checked)
-    state: State | None = None
     files: dict[str, bytes] = field(default_factory=dict)          # relative path -> bytes
     rows: dict[str, int] = field(default_factory=dict)             # table -> rows
     changesets: int = 0
@@ -116,20 +115,77 @@ def read_and_fold(root: Path, skip: set[str], fold, after: tuple[str, str] = (""
             found = RECORDED_AT.search(file.read(4096)) or RECORDED_AT.search(path.read_bytes())
         scanned[path] = found.group(1).decode("utf-8", "replace") if found else "\uffff"  # unknown: last
     changesets, folding = [], not problems
-    for path in sorted(paths, key=lambda p: (scanned[p], p.stem)):
-        count = len(problems)
-        changeset = read_one(path, root, problems)
-        if changeset is None:
-            folding = False
-            continue
-        changesets.append(changeset)
-        if changeset.recorded_at != scanned[path] or (changeset.recorded_at, changeset.name) <= after:
-            folding = False
-        if folding and len(problems) == count:
-            fold(changeset)
+    order = sorted(paths, key=lambda p: (scanned[p], p.stem))
+    checker = SchemaWorker(order, root) if sum(p.stat().st_size for p in paths) > WORKER_BYTES else None
+    try:
+        for path in order:
+            count = len(problems)
+            changeset = read_one(path, root, problems) if checker is None else checker.read(path, problems)
+            if changeset is None:
+                folding = False
+                continue
+            changesets.append(changeset)
+            if changeset.recorded_at != scanned[path] or (changeset.recorded_at, changeset.name) <= after:
+                folding = False
+            if folding and len(problems) == count:
+                fold(changeset)
+    finally:
+        if checker is not None:
+            checker.close()
     rank = {log.display_path(path, root): n for n, path in enumerate(sorted(paths))}
     problems.sort(key=lambda p: rank.get(p.file, -1))  # stable: a file's problems keep their order
     return log.in_log_order(changesets), problems, folding
+
+
+# Above this size of log, the schemas are checked in a second process while this one parses and replays.
+WORKER_BYTES = 16 * 2**20
+
+
+class SchemaWorker:
+    """Checks the changeset files (read_one: JSON and schemas) in a forked process, in the order given,
+    ahead of this process, which parses each file again for the replay once the worker found it valid."""
+
+    def __init__(self, paths: list[Path], root: Path):
+        import multiprocessing
+
+        self.root, self.process = root, None
+        if "fork" in multiprocessing.get_all_start_methods():
+            context = multiprocessing.get_context("fork")
+            self.connection, child = context.Pipe(duplex=False)
+            self.process = context.Process(target=self._serve, args=(paths, root, child), daemon=True)
+            self.process.start()
+            child.close()
+
+    @staticmethod
+    def _serve(paths: list[Path], root: Path, connection) -> None:
+        try:
+            for path in paths:
+                problems = []
+                connection.send((read_one(path, root, problems) is not None, problems))
+        finally:
+            os._exit(0)  # nothing to flush; no teardown of what the fork copied
+
+    def read(self, path: Path, problems: list[Problem]) -> log.Changeset | None:
+        """The next file's changeset, parsed here, if the worker found it valid (its problems added if not)."""
+        if self.process is None:
+            return read_one(path, self.root, problems)
+        valid, found = self.connection.recv()
+        problems += found
+        if not valid:
+            return None
+        changeset, _ = log.read_changeset(path, self.root)  # strict JSON again (its name was checked there)
+        if changeset is None:
+            problems.append(Problem("json", log.display_path(path, self.root), "the file changed while it was read",
+                                    "changeset"))
+            return None
+        log.attach_events(changeset)
+        return changeset
+
+    def close(self) -> None:
+        if self.process is not None:
+            if self.process.is_alive():
+                self.process.kill()
+            self.process.join()
 
 
 # -- 2. log integrity ---------------------------------------------------------------------------
@@ -433,7 +489,6 @@ def _run_in_full(root: Path, *, write: bool, out: Path | None, base: str | None,
         layer, status, what = result.layers[0]
         result.layers[0] = (layer, status, f"{what} (read in full: {why})")
     _layer_2(root, result, base, changesets, None, problems)
-    result.state = state
     with without_gc():
         files, tables, summaries = render_package(state)
     result.files, result.rows = files, {name: table.rows for name, table in tables.items()}
@@ -454,13 +509,13 @@ def _run_in_full(root: Path, *, write: bool, out: Path | None, base: str | None,
         if problems:
             raise CheckFailed(LAYERS[3], problems)
         result.layers.append((LAYERS[3], "ok", f"{count} expectations"))
+        facts = facts_of(frames)
+        del frames
         if cache and not (as_of or reported_by):
             # the replayed state depends on layers 1 and 2, which the whole log has passed, and its package has
             # passed layers 3 and 4: a later check of new changesets starts from here
-            snapshot.save(cache, root / "events", changesets, engine, result.events, files, tables, facts_of(frames),
-                          summaries)
-        del frames
-        del tables
+            snapshot.save(cache, root / "events", changesets, engine, result.events, files, tables, facts, summaries)
+        del tables, engine, state, changesets  # a second replay may follow (again)
 
         def again():  # determinism: a second, independent replay must give the same bytes as were written
             with without_gc():
@@ -481,7 +536,6 @@ def _run_on_snapshot(root: Path, resumed: snapshot.Snapshot, worker, *, write: b
     if resumed is None:
         raise Fallback("a new changeset sorts inside the snapshot's part of the log")
     _layer_2(root, result, base, changesets, resumed, problems)
-    result.state = state
     deltas = incremental.render_delta(resumed, engine)
     incremental.check_keys(resumed, deltas)
     csvs, result.rows = {}, {}

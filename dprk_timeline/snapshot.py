@@ -10,9 +10,10 @@ Its file name is its key, <code version>-<prefix hash>:
   code, a schema or a pinned library makes older snapshots unusable;
 - prefix hash: a hash chain over the changesets it covers, in log order (name, SHA-256 of the file, recorded_at).
 A run uses the snapshot covering the most changesets whose every file is still byte-identical, reads and
-validates in full only the changesets after it, and replays them on top of it. When a new changeset sorts
-before the end of the prefix, or no snapshot fits, the run takes the full path. The SQLite file's SHA-256,
-written in the header, is checked on a second thread while the run goes on (Snapshot.intact).
+validates in full only the changesets after it, and replays them on top of it (build.py, incremental.py).
+When a new changeset sorts before the end of the prefix, or no snapshot fits, the run takes the full path.
+The SQLite file's SHA-256, written in its header, is checked on a second thread while the run goes on
+(Snapshot.intact).
 
 Snapshots are a local cache (pickle inside): keep the folder private to the checkout or to CI runs of main.
 """
@@ -67,7 +68,9 @@ class _Pickler(pickle.Pickler):
 
 
 class _Unpickler(pickle.Unpickler):
-    changesets: dict[str, Changeset] = {}
+    def __init__(self, file, changesets: dict[str, Changeset]):
+        super().__init__(file)
+        self.changesets = changesets
 
     def persistent_load(self, name):
         return self.changesets[name]
@@ -317,12 +320,8 @@ def engine_of(snap: Snapshot):
     db = snap.db
     changesets = {name: pickle.loads(raw) for name, raw in db.execute("SELECT name, value FROM changesets")}
 
-    class Unpickler(_Unpickler):
-        pass
-    Unpickler.changesets = changesets
-
     def loads(raw: bytes):
-        return Unpickler(io.BytesIO(raw)).load()
+        return _Unpickler(io.BytesIO(raw), changesets).load()
 
     meta = {key: pickle.loads(raw) for key, raw in db.execute(
         "SELECT key, value FROM meta WHERE key IN ('order', 'hidden', 'last_recorded_at')")}
@@ -332,7 +331,6 @@ def engine_of(snap: Snapshot):
         setattr(engine, name, LazyMap(db, f"engine_{name}", loads, encode, decode))
     engine.state = State(**{name: LazyMap(db, f"state_{name}", loads) for name in STATE_MAPS},
                          changes=LazyList(db, "state_changes", loads), last_recorded_at=meta["last_recorded_at"])
-    engine.loads = loads
     return engine
 
 

@@ -158,3 +158,15 @@ def test_both_validators_agree_on_every_event_of_the_log_and_of_the_corpus():
     disagreements = [event for event in events if fast.is_valid(event) != slow.is_valid(event)]
     assert disagreements == []
     assert sum(not fast.is_valid(event) for event in events) >= 15
+
+
+@pytest.mark.parametrize("name,content", [c[1:3] for c in CASES], ids=[c[0] for c in CASES])
+def test_a_large_log_checked_in_a_second_process_gets_the_same_problems(founding, capsys, monkeypatch, name, content):
+    """Above build.WORKER_BYTES the schemas are checked by a forked process: here, for every log."""
+    from dprk_timeline import build
+
+    founding.add(name, content)
+    alone = main(["check", "--full", "--root", str(founding.root)]), capsys.readouterr().err
+    monkeypatch.setattr(build, "WORKER_BYTES", 0)
+    assert (main(["check", "--full", "--root", str(founding.root)]), capsys.readouterr().err) == alone
+    assert alone[0] == 1
