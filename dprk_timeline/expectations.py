@@ -265,8 +265,12 @@ class Worker:
         """As run(): in the worker when there is one."""
         if self.process is None:
             return run(*args, **kwargs)
-        self.connection.send((args, kwargs))
-        outcome, value = self.connection.recv()
+        try:
+            self.connection.send((args, kwargs))
+            outcome, value = self.connection.recv()
+        except (EOFError, OSError):  # the worker is gone (killed, out of memory): run the suites here
+            self.close()
+            return run(*args, **kwargs)
         self.close()
         if outcome == "error":
             raise RuntimeError(f"the expectations worker failed: {value}")

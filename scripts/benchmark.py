@@ -261,6 +261,11 @@ class WorkersPeak:
             time.sleep(0.2)
 
 
+def worked(workers: "WorkersPeak", what: str) -> str:
+    """A note on the memory of the processes a stage started, if it started any."""
+    return f"; {what}, which peaked at {workers.peak:.0f} MiB (resident, shared pages counted again)" if workers.peak else ""
+
+
 def new_changeset(root: Path, size: int) -> None:
     """A contributor's changeset on top of the synthetic log: a source, a launch with claims, a statement."""
     # dated after every synthetic launch (LAST_DAY + JITTER), so it passes the checks too: no statement
@@ -320,12 +325,13 @@ def measure(size: int) -> list[tuple[str, float, float, str]]:
             start = time.perf_counter()
             engine.run([changeset], consume=True)
             folding[0] += time.perf_counter() - start
-        with build.without_gc():
+        with build.without_gc(), WorkersPeak() as workers:
             changesets, problems, folded = build.read_and_fold(root, set(), fold)
         assert folded, "the log was not read in one pass"
         seconds = time.perf_counter() - total
         rows.append(("1. event files", seconds - folding[0], peak_mib(), f"{len(problems)} problems; read in one "
-                     "pass with layer 2, which replays each changeset once it is checked (peak: of the pass)"))
+                     "pass with layer 2, which replays each changeset once it is checked (peak: of the pass)"
+                     + worked(workers, "schemas checked by a forked process")))
         rows.append(("2. log integrity (replay)", folding[0], peak_mib(), f"{len(engine.problems)} problems"))
         state = engine.state
 
@@ -340,8 +346,7 @@ def measure(size: int) -> list[tuple[str, float, float, str]]:
         def check_tables():
             with WorkersPeak() as workers:
                 count, problems = build.validate_package(staging)
-            return None, f"{count} rows, {len(problems)} problems" + (
-                f"; its worker processes peaked at {workers.peak:.0f} MiB together" if workers.peak else "")
+            return None, f"{count} rows, {len(problems)} problems" + worked(workers, "two processes")
         stage("3. tables (frictionless)", check_tables)
 
         def gx():
