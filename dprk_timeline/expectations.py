@@ -288,7 +288,7 @@ def _serve(connection) -> None:
     """In the worker: import GX, run one job, send back what it found, and leave."""
     try:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-        import great_expectations  # noqa: F401  (the slow import, done while the parent works)
+        import great_expectations  # noqa: F401 -- the slow import, done while the parent works
         args, kwargs = connection.recv()
         try:
             connection.send(("ok", run(*args, **kwargs)))

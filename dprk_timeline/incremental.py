@@ -26,15 +26,11 @@ from typing import TYPE_CHECKING
 
 from .jsonio import dumps_canonical
 from .replay import LOOKUP_KINDS
-from .tables import KEY_SEPARATOR, OWNED, TABLES, Projection, csv_lines, header, key_of, table_schema, value_key
+from .tables import KEY_SEPARATOR, KINDS, OWNED, TABLES, Projection, csv_lines, header, key_of, table_schema, value_key
 
 if TYPE_CHECKING:
     import pandas as pd
 
-# record kind -> the state's mapping of such records
-RECORDS = {"launch": "launches", "statement": "statements", "sanction": "sanctions", "party": "parties",
-           "context": "context", "site": "sites", "missile_type": "missile_types", "actor": "actors",
-           "source": "sources"}
 # tables other tables point to: a row of them may not go without a full check of the foreign keys
 REFERENCED = {key["reference"]["resource"] for name in TABLES for key in table_schema(name).get("foreignKeys", [])}
 
@@ -77,7 +73,7 @@ def touched_records(engine) -> dict[str, set[str]]:
         if change.record_type in LOOKUP_KINDS and change.change != "created":
             raise Fallback(f"{change.record_type.replace('_', ' ')} {change.record_id!r} was {change.change}: rows of "
                            "other records depend on it")
-    owners = {kind: set(getattr(state, attribute).touched) for kind, attribute in RECORDS.items()}
+    owners = {kind: set(getattr(state, attribute).touched) for kind, attribute in KINDS.items()}
     owners["launch"] |= engine.claims_of.touched
     for claim_id in state.claims.touched:
         if claim_id in state.claims:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .paths import TABLE_SCHEMAS
 from .reconcile import disagree, pick
-from .replay import Claim, State, day_of, period_end
+from .replay import RECORDS, Claim, State, day_of, period_end
 from .units import format_number
 
 # The order of resources in datapackage.json: facts first, links, then lookups and history.
@@ -38,6 +38,8 @@ FIRING_ATTRIBUTES = ["launched_at", "missile_type", "apogee_km", "range_km", "ma
                      "bearing_deg", "landing_area", "outcome"]
 COLUMN = {"launched_at": "launched_at_utc", "site": "site_id", "missile_type": "missile_type_id"}
 KOREA = dt.timezone(dt.timedelta(hours=9))
+# Every kind of record that makes rows -> the state's mapping of them
+KINDS = {"launch": "launches", **{kind: attribute for kind, (attribute, _) in RECORDS.items()}}
 # The tables each kind of record makes rows in (the first is its own row).
 OWNED = {"launch": ("launches", "firings", "claims"),
          "statement": ("statements", "launch_statements", "statement_sanctions"),
@@ -398,19 +400,12 @@ def make_table(name: str, owned_rows: list[tuple[str, tuple]]) -> Table:
                  header(name) + "".join(lines).encode("utf-8"))
 
 
-def rows_of(projection: Projection, kind: str, record_id: str) -> dict[str, list]:
-    """The rows a record makes, by table (none for a record that no longer exists)."""
-    return getattr(projection, kind)(record_id)
-
-
 def owned_rows(state: State):
     """(table name, [(owner, row)]) for every table, one kind of record at a time, so that only one kind's
     rows are held as Python objects at once."""
     projection = Projection(state)
-    records = {"launch": state.launches, "statement": state.statements, "sanction": state.sanctions,
-               "party": state.parties, "context": state.context, "site": state.sites,
-               "missile_type": state.missile_types, "actor": state.actors, "source": state.sources}
-    for kind, ids in records.items():
+    for kind, attribute in KINDS.items():
+        ids = getattr(state, attribute)
         owned = {name: [] for name in OWNED[kind]}
         make = getattr(projection, kind)
         for record_id in ids:
