@@ -461,7 +461,7 @@ def _run(root: Path, *, write: bool = False, out: Path | None = None, base: str 
             return _run_on_snapshot(root, resumed, worker, **options)
         except Fallback as fallback:
             why = str(fallback)  # the full path decides, and words the problems as it always does
-        except CheckFailed:
+        except Exception:  # a problem found, or a failure reading the snapshot: trusted only if its file is intact
             if resumed.intact():
                 raise
             why = "the snapshot file is not the one that was verified"
@@ -505,12 +505,12 @@ def _run_in_full(root: Path, *, write: bool, out: Path | None, base: str | None,
         from .expectations import facts_of, run as expectations
         from .load import load_all
         frames = load_all(staging)
-        count, problems = expectations(frames, today=today)
+        facts = facts_of(frames)  # the whole-table suites run on these, and a snapshot keeps them
+        count, problems = expectations(frames, today=today, facts=facts)
+        del frames
         if problems:
             raise CheckFailed(LAYERS[3], problems)
         result.layers.append((LAYERS[3], "ok", f"{count} expectations"))
-        facts = facts_of(frames)
-        del frames
         if cache and not (as_of or reported_by):
             # the replayed state depends on layers 1 and 2, which the whole log has passed, and its package has
             # passed layers 3 and 4: a later check of new changesets starts from here

@@ -13,7 +13,6 @@ import csv
 import datetime as dt
 import io
 import re
-from collections import defaultdict
 from pathlib import Path
 
 from ..replay import State
