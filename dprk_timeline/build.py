@@ -385,10 +385,10 @@ def without_gc():
 
 def read_and_replay(root: Path, result: Result, resumed: snapshot.Snapshot | None, as_of: str | None,
                     reported_by: str | None):
-    """Layers 1 and 2, on top of the snapshot `resumed` when given (None if a new changeset sorts inside
+    """Layers 1 and 2, on top of the snapshot `resumed` when given (Fallback if a new changeset sorts inside
     it). Each changeset is replayed as it is read when the files can be read in log order (read_and_fold),
     else the log is read whole, then replayed. Returns the changesets read (only the new ones on a
-    snapshot), the snapshot, the replay engine, the state and the integrity problems."""
+    snapshot), the replay engine and the integrity problems."""
     from .replay import Replay
 
     engine = resumed.engine if resumed else Replay(reported_by=reported_by)
@@ -400,8 +400,7 @@ def read_and_replay(root: Path, result: Result, resumed: snapshot.Snapshot | Non
     changesets, problems, folded = read_and_fold(root, resumed.names if resumed else set(), fold,
                                                  resumed.last if resumed else ("", ""))
     if resumed and changesets and (changesets[0].recorded_at, changesets[0].name) <= resumed.last:
-        resumed = None  # a new changeset sorts inside the prefix: the snapshot does not fit, read it all
-        changesets, problems, folded = read_log(root) + (False,)
+        raise Fallback("a new changeset sorts inside the snapshot's part of the log")
     if problems:
         raise CheckFailed(LAYERS[0], problems)
     if as_of:
@@ -424,7 +423,7 @@ def read_and_replay(root: Path, result: Result, resumed: snapshot.Snapshot | Non
                 changesets = [c for c in changesets if not as_of or c.recorded_at <= as_of]
         engine.now = utc_now()
         engine.run(changesets, consume=True)
-    return changesets, resumed, engine, engine.state, engine.problems
+    return changesets, engine, engine.problems
 
 
 def run(root: Path, **options) -> Result:
@@ -484,7 +483,8 @@ def _run_in_full(root: Path, *, write: bool, out: Path | None, base: str | None,
     """Every layer on the whole log and package. why: the reason a snapshot that fits could not be used."""
     result = Result()
     with without_gc():
-        changesets, _, engine, state, problems = read_and_replay(root, result, None, as_of, reported_by)
+        changesets, engine, problems = read_and_replay(root, result, None, as_of, reported_by)
+    state = engine.state
     if why:
         layer, status, what = result.layers[0]
         result.layers[0] = (layer, status, f"{what} (read in full: {why})")
@@ -532,9 +532,8 @@ def _run_on_snapshot(root: Path, resumed: snapshot.Snapshot, worker, *, write: b
     records they touched (incremental.py). Raises Fallback where only the full path can decide."""
     result = Result()
     with without_gc():
-        changesets, resumed, engine, state, problems = read_and_replay(root, result, resumed, None, None)
-    if resumed is None:
-        raise Fallback("a new changeset sorts inside the snapshot's part of the log")
+        changesets, engine, problems = read_and_replay(root, result, resumed, None, None)
+    state = engine.state
     _layer_2(root, result, base, changesets, resumed, problems)
     deltas = incremental.render_delta(resumed, engine)
     incremental.check_keys(resumed, deltas)

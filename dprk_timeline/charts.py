@@ -6,6 +6,7 @@ import io
 
 import pandas as pd
 
+from .load import frame
 from .tables import table_schema
 
 CLASS_ORDER = ["SRBM", "MRBM", "IRBM", "ICBM", "SLBM", "HGV", "SLV", "CM", "BM", "Unknown"]
@@ -14,23 +15,8 @@ COLOURS = {"SRBM": "#4c72b0", "MRBM": "#55a868", "IRBM": "#dd8452", "ICBM": "#c4
 
 
 def _columns(csvs: dict[str, bytes], name: str, *columns: str) -> pd.DataFrame:
-    """Just the columns a chart uses, typed as load.frame types them: reading and typing whole tables is slow."""
-    raw = pd.read_csv(io.BytesIO(csvs[name]), usecols=list(columns), dtype=str, keep_default_na=False,
-                      na_values=[""], encoding="utf-8")
-    typed = {}
-    for field in table_schema(name)["fields"]:
-        column, kind, enum = field["name"], field["type"], field.get("constraints", {}).get("enum")
-        if column not in columns:
-            continue
-        if kind == "date":
-            typed[column] = pd.to_datetime(raw[column], format="%Y-%m-%d")
-        elif kind == "string" and enum:
-            typed[column] = pd.Categorical(raw[column], categories=enum)
-        elif kind == "string":
-            typed[column] = raw[column].astype("string")
-        else:
-            raise ValueError(f"{name}.{column}: the charts read no {kind} column")
-    return pd.DataFrame(typed)
+    """Just the columns a chart uses, typed."""
+    return frame(io.BytesIO(csvs[name]), table_schema(name), list(columns))
 
 
 def _svg(figure) -> bytes:

@@ -150,7 +150,7 @@ def exists(snap, delta: TableDelta | None, table: str, k: bytes) -> bool:
 def splice(old: bytes, snap, delta: TableDelta) -> bytes:
     """The new table: the old file with the rows of the delta dropped, replaced or put in by sort key."""
     lines = delta.lines
-    view, pieces, at = memoryview(old), [], len(header(delta.name))
+    view, pieces, at = memoryview(old), [], 0  # the first piece holds the header
     for k in sorted(delta.rows):
         if k in delta.old:
             start, length = delta.old[k]
@@ -163,7 +163,7 @@ def splice(old: bytes, snap, delta: TableDelta) -> bytes:
         if k in lines:
             pieces.append(lines[k])
     pieces.append(view[at:])
-    return old[:len(header(delta.name))] + b"".join(pieces)
+    return b"".join(pieces)
 
 
 def validate_rows(deltas: dict[str, TableDelta], descriptor: bytes, state) -> None:

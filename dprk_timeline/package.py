@@ -27,7 +27,7 @@ def descriptor(state: State, base_path: Path = PACKAGE_BASE) -> dict:
     package["created"] = state.last_recorded_at or None
     if package["created"] is None:
         del package["created"]
-    package["sources"] = [source_entry(source) for _, source in sorted(state.sources.items())]
+    package["sources"] = [source_entry(source) for _, source in sorted(state.sources.items(), key=lambda item: item[0])]
     package["resources"] = []
     for name in TABLES:
         schema = table_schema(name)

@@ -422,11 +422,6 @@ def render_tables(state: State) -> dict[str, Table]:
     return {name: tables[name] for name in TABLES}
 
 
-def render(state: State) -> dict[str, bytes]:
-    """Every table as CSV bytes, keyed by table name."""
-    return {name: table.content for name, table in render_tables(state).items()}
-
-
 def project(state: State):
     """Every table's name and rows (unsorted) as dicts of Python values keyed by field name (for tests)."""
     for name, rows in owned_rows(state):
