@@ -138,7 +138,7 @@ def test_rows_sort_as_text_and_numbers_would():
 
     import pytest
 
-    from dprk_timeline.tables import DIGITS, natural_key
+    from dprk_timeline.tables import DIGITS, natural_key, value_key
 
     def as_tuple(value):
         parts = DIGITS.split(value)
@@ -160,6 +160,12 @@ def test_rows_sort_as_text_and_numbers_would():
     assert natural_key(5) == (5,)
     with pytest.raises(ValueError, match="NUL"):
         natural_key("a\x00b")
+    # the tables' fast key of one value (cached heads, trailing numbers cut off) is the same key
+    for value in values + ["party-5047", "cs/12.3", "cs/12.03", "1986-02-26-10"]:
+        assert value_key(value) == natural_key(value), value
+    assert value_key(42) == natural_key("42")
+    with pytest.raises(ValueError, match="NUL"):
+        value_key("a\x001")
 
 
 def test_changesets_are_replayed_in_log_order_whatever_their_names_and_however_recorded_at_is_written(founding):
