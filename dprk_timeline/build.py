@@ -21,6 +21,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,9 +84,10 @@ def changeset_paths(root: Path, problems: list[Problem], skip: set[str] = frozen
     return paths
 
 
-def read_one(path: Path, root: Path, problems: list[Problem]) -> log.Changeset | None:
-    """One changeset, parsed and schema-checked (None, and its problems added, when it is not valid)."""
-    changeset, found = log.read_changeset(path, root)
+def read_one(path: Path, root: Path, problems: list[Problem], raw: bytes | None = None) -> log.Changeset | None:
+    """One changeset, parsed and schema-checked (None, and its problems added, when it is not valid); raw:
+    the file's bytes, when already read."""
+    changeset, found = log.read_changeset(path, root, raw)
     problems += found
     if changeset is None:
         return None
@@ -142,8 +144,9 @@ WORKER_BYTES = 16 * 2**20
 
 
 class SchemaWorker:
-    """Checks the changeset files (read_one: JSON and schemas) in a forked process, in the order given,
-    ahead of this process, which parses each file again for the replay once the worker found it valid."""
+    """Checks the changeset files (read_one: strict JSON and schemas) in a forked process, in the order given,
+    ahead of this process, which parses each file again for the replay once the worker found it valid: as
+    plain JSON, the strict reading's verdict holding for the same bytes (same length and CRC-32)."""
 
     def __init__(self, paths: list[Path], root: Path):
         import multiprocessing
@@ -161,7 +164,12 @@ class SchemaWorker:
         try:
             for path in paths:
                 problems = []
-                connection.send((read_one(path, root, problems) is not None, problems))
+                try:
+                    raw = path.read_bytes()
+                except OSError:
+                    raw = None  # read_one reads it again, and says why it cannot
+                valid = read_one(path, root, problems, raw) is not None
+                connection.send((valid, problems, (len(raw), zlib.crc32(raw)) if valid else None))
         finally:
             os._exit(0)  # nothing to flush; no teardown of what the fork copied
 
@@ -169,15 +177,19 @@ class SchemaWorker:
         """The next file's changeset, parsed here, if the worker found it valid (its problems added if not)."""
         if self.process is None:
             return read_one(path, self.root, problems)
-        valid, found = self.connection.recv()
+        valid, found, checked = self.connection.recv()
         problems += found
         if not valid:
             return None
-        changeset, _ = log.read_changeset(path, self.root)  # strict JSON again (its name was checked there)
-        if changeset is None:
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            raw = b""
+        if (len(raw), zlib.crc32(raw)) != checked:
             problems.append(Problem("json", log.display_path(path, self.root), "the file changed while it was read",
                                     "changeset"))
             return None
+        changeset = log.Changeset(path.stem, log.display_path(path, self.root), json.loads(raw))
         log.attach_events(changeset)
         return changeset
 

@@ -45,15 +45,16 @@ def display_path(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-def read_changeset(path: Path, root: Path) -> tuple[Changeset | None, list[Problem]]:
-    """Read one file. Returns the changeset (None if unreadable) and JSON-level problems."""
+def read_changeset(path: Path, root: Path, raw: bytes | None = None) -> tuple[Changeset | None, list[Problem]]:
+    """Read one file (or its bytes, when given). Returns the changeset (None if unreadable) and JSON-level
+    problems."""
     shown = display_path(path, root)
     problems = []
     if not NAME.match(path.stem):
         problems.append(Problem("json", shown, "file name must be YYYY-MM-DD-words.json "
                                 "(lower-case letters, digits and single hyphens)", "changeset"))
     try:
-        raw = path.read_bytes()
+        raw = path.read_bytes() if raw is None else raw
         body = loads_strict(raw)
     except JSONInputError as err:
         return None, problems + [Problem("json", shown, str(err), "changeset")]

@@ -170,3 +170,25 @@ def test_a_large_log_checked_in_a_second_process_gets_the_same_problems(founding
     monkeypatch.setattr(build, "WORKER_BYTES", 0)
     assert (main(["check", "--full", "--root", str(founding.root)]), capsys.readouterr().err) == alone
     assert alone[0] == 1
+
+
+def test_the_second_process_checks_the_bytes_this_one_replays(founding):
+    """The worker reads each file strictly; this process parses the same bytes again as plain JSON, and a file
+    that changed in between (another length or CRC-32) is a problem, not a changeset read unchecked."""
+    from dprk_timeline import build
+
+    path = founding.add("2026-11-22-test.json", GOOD)
+    problems = []
+    expected = build.read_one(path, founding.root, problems)
+    worker = build.SchemaWorker([path, path], founding.root)
+    try:
+        same = worker.read(path, problems)
+        assert worker.connection.poll(10)  # the worker has read and checked the file a second time
+        path.write_bytes(GOOD.replace(b"100 km", b"900 km"))
+        changed = worker.read(path, problems)
+    finally:
+        worker.close()
+    assert worker.process is not None and same.body == expected.body and [e.id for e in same.events] == [
+        e.id for e in expected.events]
+    assert changed is None
+    assert [(p.file, p.reason) for p in problems] == [("events/2026-11-22-test.json", "the file changed while it was read")]
