@@ -20,6 +20,8 @@ from .problems import Problem
 from .units import MEASURES, normalise
 
 MEASURED = set(MEASURES)
+DEFAULT_PRECISION = {"launched_at": "minute", "korea_date": "day"}
+NOTHING: dict = {}  # a claim without `original` (never changed)
 
 
 @dataclass(slots=True)
@@ -124,6 +126,7 @@ class Replay:
         # Indexes, so that retracting or merging a record does not scan every claim, statement and sanction:
         self.claims_of: dict[str, list[str]] = {}               # launch ID -> IDs of its claims
         self.linked_from: dict[tuple[str, str], set] = {}        # (field, ID) -> records that may name it there
+        self._maps = self._handlers = None
 
     def index_links(self, table: str, record_id: str, fields: dict) -> None:
         """Note that the record of state.<table> may name these IDs in its link fields (from now on; a record
@@ -139,14 +142,20 @@ class Replay:
     def problem(self, event: Event, pointer: str, reason: str) -> None:
         self.problems.append(Problem("integrity", event.changeset.file, reason, event.label, pointer))
 
+    def maps(self) -> dict[str, dict]:
+        """kind of record -> the state's mapping of them (looked up for every reference of every event)."""
+        state = self.state
+        if self._maps is None or self._maps[0] is not state:
+            self._maps = (state, {"launch": state.launches,
+                                  **{kind: getattr(state, attr) for kind, (attr, _) in RECORDS.items()}})
+        return self._maps[1]
+
     def exists(self, kind: str, record_id: str) -> bool:
-        if kind == "launch":
-            return record_id in self.state.launches
-        return record_id in getattr(self.state, RECORDS[kind][0])
+        return record_id in self.maps()[kind]
 
     def need(self, event: Event, pointer: str, kind: str, record_id: str) -> bool:
         """Check a reference; say what is wrong when it does not resolve."""
-        if self.exists(kind, record_id):
+        if record_id in self.maps()[kind]:
             return True
         if self.reported_by and f"{kind}:{record_id}" in self.hidden:
             return False  # exists, but not yet public at the reported_by date: drop silently
@@ -173,6 +182,12 @@ class Replay:
                                          "facts cannot be recorded before they happen")
 
     # -- the fold ------------------------------------------------------------------------------
+    def handlers(self) -> dict:
+        """event type -> its on_<type> method"""
+        if self._handlers is None:
+            self._handlers = {name[3:]: getattr(self, name) for name in dir(self) if name.startswith("on_")}
+        return self._handlers
+
     def run(self, changesets: list[Changeset], consume: bool = False) -> State:
         """Fold changesets (in log order) into the state; a later call goes on from where this one stopped.
         consume: let go of each event's parsed JSON once folded in (the changesets cannot be replayed again)."""
@@ -182,6 +197,7 @@ class Replay:
             if self.now and recorded > self.now:
                 self.problems.append(Problem("integrity", changeset.file, f"recorded_at {recorded} is in the future",
                                              "changeset", "/recorded_at"))
+            handlers = self.handlers()
             for event in changeset.events:
                 if event.id in seen_ids:
                     self.problem(event, "/id", f"event ID {event.id!r} is already used by "
@@ -189,7 +205,7 @@ class Replay:
                     continue
                 seen_ids[event.id] = event
                 self.order += 1
-                getattr(self, "on_" + event.type)(event)
+                handlers[event.type](event)
             self.state.last_recorded_at = max(self.state.last_recorded_at, recorded)
             if consume:
                 # What the tables need of these events is in the state now (records, claims, changes): the
@@ -210,16 +226,20 @@ class Replay:
             where = f" by {first.changeset.file} {first.label}" if first else ""
             self.problem(event, "/" + id_field, f"{kind.replace('_', ' ')} {record_id!r} is already registered{where}")
             return None
+        maps = self.maps()
         for name, ref_kind in REFERENCES.items():
             if name in body:
-                values = body[name] if isinstance(body[name], list) else [body[name]]
-                for i, value in enumerate(values):
-                    pointer = f"/{name}" + (f"/{i}" if isinstance(body[name], list) else "")
-                    self.need(event, pointer, ref_kind, value)
+                listed = isinstance(body[name], list)
+                for i, value in enumerate(body[name] if listed else [body[name]]):
+                    if value not in maps[ref_kind]:  # the pointer is written only for a problem
+                        self.need(event, f"/{name}" + (f"/{i}" if listed else ""), ref_kind, value)
         if kind not in LOOKUP_KINDS and not self.public(body["source"]):
             self.hidden.add(key)
             return None
-        record = {k: v for k, v in body.items() if k not in ("type", "note", "id")}
+        record = dict(body)
+        del record["type"]
+        record.pop("note", None)
+        record.pop("id", None)
         record["event"] = event
         getattr(self.state, attr)[record_id] = record
         self.index_links(attr, record_id, record)
@@ -334,42 +354,42 @@ class Replay:
                    default_source: str, default_claimant: str | None, position: int = 1) -> Claim | None:
         """Check one claim's references and values, and build it (None if it has problems or is not public)."""
         ok = True
+        maps = self.maps()
         source = raw.get("source", default_source)
         claimant = raw.get("claimant", default_claimant)
+        # Each check is made fast first, and again by need / not_after_recording, which word the problem.
         if claimant is None:
             self.problem(event, pointer + "/claimant", "required field is missing (on the claim or the event)")
             ok = False
-        else:
-            ok &= self.need(event, pointer + "/claimant", "actor", claimant)
-        ok &= self.need(event, pointer + "/source" if "source" in raw else "/source", "source", source)
+        elif claimant not in maps["actor"]:
+            ok = self.need(event, pointer + "/claimant", "actor", claimant)
+        if source not in maps["source"]:
+            ok &= self.need(event, pointer + "/source" if "source" in raw else "/source", "source", source)
         attribute = raw["attribute"]
-        original = raw.get("original", {})
+        original = raw.get("original", NOTHING)
         if attribute in MEASURED:
             value, unit = normalise(attribute, original["value"], original["unit"])
         else:
             value, unit = raw["value"], ""
-        if attribute == "missile_type":
-            ok &= self.need(event, pointer + "/value", "missile_type", value)
-        elif attribute == "site":
-            ok &= self.need(event, pointer + "/value", "site", value)
-        elif attribute in ("launched_at", "korea_date"):
-            self.not_after_recording(event, pointer + "/value", value, attribute)
+        recorded = event.changeset.recorded_at[:10]
+        if attribute == "missile_type" or attribute == "site":
+            if value not in maps[attribute]:
+                ok &= self.need(event, pointer + "/value", attribute, value)
+        elif attribute == "launched_at" or attribute == "korea_date":
+            if value[:10] > recorded:
+                self.not_after_recording(event, pointer + "/value", value, attribute)
             if raw.get("precision") == "month" and not value.endswith("-01"):
                 self.problem(event, pointer + "/value", "with precision month, the value is the 1st of the month")
                 ok = False
-        if ok and source in self.state.sources:
-            self.not_after_recording(event, pointer + "/source", self.state.sources[source]["published"],
+        if ok and source in maps["source"] and maps["source"][source]["published"][:10] > recorded:
+            self.not_after_recording(event, pointer + "/source", maps["source"][source]["published"],
                                      f"source {source!r} published")
-        if not ok or not self.public(source):
+        if not ok or (self.reported_by and not self.public(source)):
             return None
-        default_precision = {"launched_at": "minute", "korea_date": "day"}.get(attribute, "")
-        return Claim(
-            id=claim_id, launch_id=launch_id, missile=raw.get("missile"), attribute=attribute,
-            value=value, unit=unit, original_text=original.get("text", ""),
-            original_value=original.get("value"), original_unit=original.get("unit", ""),
-            qualifier=raw.get("qualifier", "exact"), precision=raw.get("precision", default_precision),
-            claimant=claimant, source=source, event=event, order=(self.order, position), note=raw.get("note", ""),
-            source_record=raw.get("source_record", ""))
+        return Claim(claim_id, launch_id, raw.get("missile"), attribute, value, unit, original.get("text", ""),
+                     original.get("value"), original.get("unit", ""), raw.get("qualifier", "exact"),
+                     raw.get("precision", DEFAULT_PRECISION.get(attribute, "")), claimant, source, event,
+                     (self.order, position), raw.get("note", ""), raw.get("source_record", ""))
 
     def add_claims(self, event: Event, launch_id: str) -> list[Claim]:
         body = event.body
