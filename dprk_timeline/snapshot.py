@@ -354,7 +354,7 @@ def save(folder: Path, events_dir: Path, changesets: list, engine, events: int, 
         db.execute("INSERT INTO meta VALUES (?, ?)", ("facts", pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL)))
         # each example of the codebook with the sort key of its row, for a later run to tell whether new rows
         # come before it
-        keyed = {name: (count, {column: (value, tables[name].keys[row].encode("utf-8"))
+        keyed = {name: (count, {column: (value, tables[name].keys[row])
                                 for column, (value, row) in examples.items()})
                  for name, (count, examples) in summaries.items()}
         db.execute("INSERT INTO meta VALUES (?, ?)", ("summaries", pickle.dumps(keyed)))
