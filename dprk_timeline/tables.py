@@ -104,7 +104,17 @@ class Projection:
         """The launch's row, its firings rows and the rows of all its claims."""
         if launch_id not in self.state.launches:
             return {}
-        every = [self.state.claims[claim_id] for claim_id in self.claims_of.get(launch_id, ())]
+        launch, firings, used = self.launch_parts(launch_id)
+        return {"launches": [launch], "firings": firings,
+                "claims": [self.claim_row(claim, claim.id in used) for claim in self.claims(launch_id)]}
+
+    def claims(self, launch_id: str) -> list[Claim]:
+        """All the launch's claims, whatever their status."""
+        return [self.state.claims[claim_id] for claim_id in self.claims_of.get(launch_id, ())]
+
+    def launch_parts(self, launch_id: str) -> tuple[tuple, list[tuple], set[str]]:
+        """The launch's row, its firings rows, and the IDs of the claims that give their values."""
+        every = self.claims(launch_id)
         claims = [c for c in every if c.status == "current"]
         used = set()
         launch_level = [c for c in claims if c.missile is None]
@@ -126,9 +136,7 @@ class Projection:
                 row[COLUMN.get(attribute, attribute)] = picked[attribute].value if attribute in picked else None
             missile_rows.append(row)
         launch = self.launch_row(launch_id, claims, chosen, disagreeing, count, missile_rows)
-        return {"launches": [self.rows["launches"](launch)],
-                "firings": [self.rows["firings"](row) for row in missile_rows],
-                "claims": [self.claim_row(claim, claim.id in used) for claim in every]}
+        return self.rows["launches"](launch), [self.rows["firings"](row) for row in missile_rows], used
 
     def launch_row(self, launch_id, claims, chosen, disagreeing, count, missile_rows) -> dict:
         def value(attribute):
@@ -412,9 +420,10 @@ def key_of(name: str):
     return lambda row: row_key(get(row))
 
 
-def csv_lines(name: str, rows) -> list[str]:
-    """Rows (sequences in field order) as CSV lines, each ending with LF."""
-    rows = list(rows)
+def csv_lines(name: str, rows, consume: bool = False) -> list[str]:
+    """Rows (sequences in field order) as CSV lines, each ending with LF. consume: rows is a list that may be
+    emptied as soon as it is read (its rows then go, unless held elsewhere)."""
+    rows = rows if consume else list(rows)
     width = len(field_names(name))
     if set(map(len, rows)) - {width}:
         raise ValueError(f"table {name}: a row of {next(len(r) for r in rows if len(r) != width)} cells for {width} fields")
@@ -422,6 +431,7 @@ def csv_lines(name: str, rows) -> list[str]:
                  if f["type"] in FORMAT_CELL]
     if converted and rows:
         columns = list(zip(*rows))  # a column at a time: the cells to format, without a Python loop per row
+        rows.clear()
         for i, write in converted:
             columns[i] = map(write, columns[i])
         rows = zip(*columns)
@@ -438,24 +448,30 @@ class _Lines:
 
 
 def make_table(name: str, owned_rows: list[tuple[str, tuple]]) -> Table:
-    """A table from (owner, row) pairs: rows sorted by primary key and written as CSV lines."""
+    """A table from (owner, row) pairs, which it empties as it goes (of a large table, only one form is held
+    at a time): rows sorted by primary key and written as CSV lines."""
     key = key_of(name)
     keyed = sorted(((key(row), owner, row) for owner, row in owned_rows), key=operator.itemgetter(0))
-    keys, owners = Keys([k for k, _, _ in keyed]), [o for _, o, _ in keyed]
-    lines = csv_lines(name, [r for _, _, r in keyed])
+    owned_rows.clear()
+    keys, owners, rows = Keys([k for k, _, _ in keyed]), [o for _, o, _ in keyed], [r for _, _, r in keyed]
     del keyed
+    lines = csv_lines(name, rows, consume=True)
     lengths = utf8_lengths(lines)
-    text = "".join(lines)
+    text = "".join([header(name).decode("utf-8"), *lines])
     del lines  # one copy of the table at a time: lines, then their text, then its bytes
-    return Table(name, keys, owners, lengths, header(name) + text.encode("utf-8"))
+    return Table(name, keys, owners, lengths, text.encode("utf-8"))
 
 
 def owned_rows(state: State):
     """(table name, [(owner, row)]) for every table, one kind of record at a time, so that only one kind's
-    rows are held as Python objects at once."""
+    rows are held as Python objects at once; the largest table first, while no other is held."""
     projection = Projection(state)
+    yield "changes", [("", projection.change(c)) for c in state.changes]
     for kind, attribute in KINDS.items():
         ids = getattr(state, attribute)
+        if kind == "launch":
+            yield from _launch_rows(projection, ids)
+            continue
         owned = {name: [] for name in OWNED[kind]}
         make = getattr(projection, kind)
         for record_id in ids:
@@ -463,7 +479,21 @@ def owned_rows(state: State):
                 owned[name] += [(record_id, row) for row in rows]
         yield from owned.items()
         del owned
-    yield "changes", [("", projection.change(c)) for c in state.changes]
+
+
+def _launch_rows(projection: Projection, ids):
+    """The rows of launches and firings, then of claims: the three tables' rows are not held at once."""
+    launches, firings, used = [], [], set()
+    for launch_id in ids:
+        launch, missiles, chosen = projection.launch_parts(launch_id)
+        launches.append((launch_id, launch))
+        firings += [(launch_id, row) for row in missiles]
+        used |= chosen
+    yield "launches", launches
+    yield "firings", firings
+    del launches, firings
+    yield "claims", [(launch_id, projection.claim_row(claim, claim.id in used))
+                     for launch_id in ids for claim in projection.claims(launch_id)]
 
 
 def render_tables(state: State) -> dict[str, Table]:
