@@ -79,6 +79,7 @@ class Projection:
         self.state = state
         self.kinds = _Field(state.actors, "kind")
         self.published = _Field(state.sources, "published")
+        self.published_day = _Field(state.sources, "published", day_of)  # one string per source, not per row
         if claims_of is None:
             claims_of = defaultdict(list)
             for claim in state.claims.values():
@@ -179,7 +180,7 @@ class Projection:
         row["source_count"] = len({c.source for c in claims})
         row["sources_disagree"] = bool(disagreeing)
         row["disagreements"] = LIST_SEPARATOR.join(sorted(disagreeing)) or None
-        row["first_reported"] = min(day_of(self.published[c.source]) for c in claims)
+        row["first_reported"] = min(self.published_day[c.source] for c in claims)
         return row
 
     def claim_row(self, claim: Claim, used: bool) -> tuple:
@@ -188,7 +189,7 @@ class Projection:
                 format_number(claim.value) if numeric else claim.value, claim.value if numeric else None,
                 claim.unit or None, claim.original_text or None, claim.original_value, claim.original_unit or None,
                 claim.qualifier, claim.precision or None, claim.claimant, claim.source,
-                day_of(self.published[claim.source]), claim.source_record or None, claim.event.id,
+                self.published_day[claim.source], claim.source_record or None, claim.event.id,
                 claim.event.changeset.recorded_at, claim.status, claim.replaced_by or None, used, claim.note or None)
 
     def statement(self, statement_id: str) -> dict[str, list]:
@@ -262,15 +263,16 @@ class Projection:
 
 
 class _Field(dict):
-    """actor ID -> kind, source ID -> published: one field of each record, looked up once when first asked
-    (a dict, so that later lookups cost no Python call)."""
+    """actor ID -> kind, source ID -> published: one field of each record (or what convert makes of it),
+    looked up once when first asked (a dict, so that later lookups cost no Python call)."""
 
-    def __init__(self, records, name):
+    def __init__(self, records, name, convert=None):
         super().__init__()
-        self.records, self.name = records, name
+        self.records, self.name, self.convert = records, name, convert
 
     def __missing__(self, record_id):
-        value = self[record_id] = self.records[record_id][self.name]
+        value = self.records[record_id][self.name]
+        value = self[record_id] = self.convert(value) if self.convert else value
         return value
 
 
