@@ -65,25 +65,33 @@ class TableDelta:
         self.added = [(k, row) for k, row in added if k in self.lines]
 
 
-def touched_records(engine) -> dict[str, set[str]]:
+def touched_records(snap, engine) -> dict[str, set[str]]:
     """The records whose rows may have changed since the snapshot: every record the replay read, set or
-    deleted (a read one renders the same rows again), and the launches of the claims it touched."""
+    deleted (a read one renders the same rows again), the launches of the claims it touched, and the records
+    of the snapshot whose rows show a source, actor or missile type that was corrected (tables.lookup_dependents;
+    new records that show it are touched already)."""
     state = engine.state
+    corrected = set()
     for change in state.changes.new:
         if change.record_type in LOOKUP_KINDS and change.change != "created":
-            raise Fallback(f"{change.record_type.replace('_', ' ')} {change.record_id!r} was {change.change}: rows of "
-                           "other records depend on it")
+            if change.change != "corrected":
+                raise Fallback(f"{change.record_type.replace('_', ' ')} {change.record_id!r} was {change.change}: "
+                               "rows of other records depend on it")
+            corrected.add(f"{change.record_type}:{change.record_id}")
     owners = {kind: set(getattr(state, attribute).touched) for kind, attribute in KINDS.items()}
     owners["launch"] |= engine.claims_of.touched
     for claim_id in state.claims.touched:
         if claim_id in state.claims:
             owners["launch"].add(state.claims[claim_id].launch_id)
+    for lookup in sorted(corrected):
+        for kind, owner in snap.db.execute("SELECT kind, owner FROM dependents WHERE lookup = ?", (lookup,)):
+            owners[kind].add(owner)
     return owners
 
 
 def render_delta(snap, engine) -> dict[str, TableDelta]:
     """The new rows of every touched record, and the old rows they replace or drop."""
-    owners = touched_records(engine)
+    owners = touched_records(snap, engine)
     projection = Projection(engine.state, claims_of=engine.claims_of)
     deltas = {name: TableDelta(name) for name in TABLES}
     # first the old rows of every touched record (a merge moves rows from one record to another), then the new

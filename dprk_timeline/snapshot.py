@@ -33,6 +33,7 @@ from pathlib import Path
 
 from .log import Changeset
 from .paths import ROOT
+from .tables import lookup_dependents
 
 KEEP = 3  # snapshots kept per folder, newest first
 FORMAT = 2
@@ -350,6 +351,7 @@ def save(folder: Path, events_dir: Path, changesets: list, engine, events: int, 
     db.execute("PRAGMA synchronous = OFF")
     with db:
         _write_engine(db, engine, changesets)
+        _write_dependents(db, engine.state)
         _write_package(db, files, tables)
         db.execute("INSERT INTO meta VALUES (?, ?)", ("facts", pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL)))
         # each example of the codebook with the sort key of its row, for a later run to tell whether new rows
@@ -395,6 +397,12 @@ def _write_engine(db: sqlite3.Connection, engine, changesets: list) -> None:
         db.executemany(f"INSERT INTO {table} (k, v) VALUES (?, ?)", ((encode(k), dumps(v)) for k, v in mapping.items()))
     db.execute("CREATE TABLE state_changes (seq INTEGER PRIMARY KEY, v BLOB NOT NULL)")
     db.executemany("INSERT INTO state_changes (v) VALUES (?)", ((dumps(c),) for c in engine.state.changes))
+
+
+def _write_dependents(db: sqlite3.Connection, state) -> None:
+    db.execute("CREATE TABLE dependents (lookup TEXT NOT NULL, kind TEXT NOT NULL, owner TEXT NOT NULL, "
+               "PRIMARY KEY (lookup, kind, owner)) WITHOUT ROWID")
+    db.executemany("INSERT OR IGNORE INTO dependents VALUES (?, ?, ?)", lookup_dependents(state))
 
 
 def _write_package(db: sqlite3.Connection, files: dict[str, bytes], tables: dict) -> None:

@@ -262,6 +262,21 @@ class Projection:
                 c.source or None, c.event.changeset.recorded_at, c.event.changeset.name, c.event.changeset.body["author"])
 
 
+def lookup_dependents(state: State):
+    """("kind:ID" of a source, actor or missile type, kind, ID) of each record whose rows show more of it than
+    its ID, so that a correction of it renders them again: a launch shows its claims' sources' dates (claims'
+    source_published, first_reported, ties of reconciliation), its claimants' kinds and countries (which claim
+    wins, confirmation) and its missile type's class; a statement shows its actor's country. Sites show in
+    no row but their own. May repeat an item."""
+    for claim in state.claims.values():
+        yield f"source:{claim.source}", "launch", claim.launch_id
+        yield f"actor:{claim.claimant}", "launch", claim.launch_id
+        if claim.attribute == "missile_type":
+            yield f"missile_type:{claim.value}", "launch", claim.launch_id
+    for statement_id, statement in state.statements.items():
+        yield f"actor:{statement['actor']}", "statement", statement_id
+
+
 class _Field(dict):
     """actor ID -> kind, source ID -> published: one field of each record (or what convert makes of it),
     looked up once when first asked (a dict, so that later lookups cost no Python call)."""
