@@ -12,8 +12,8 @@ context, and the corrections whose source was published by then).
 from __future__ import annotations
 
 import datetime as dt
-from sys import intern
 from dataclasses import dataclass, field
+from sys import intern
 
 from . import event_schema
 from .log import Changeset, Event
