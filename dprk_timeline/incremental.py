@@ -7,17 +7,18 @@ from whole tables (the descriptor, the codebook, the charts). So the new package
 new rows pass it and nothing that reached beyond them changed:
 - layer 3: frictionless checks the new rows against the Table Schemas (types, formats, constraints); their
   primary keys must be new or replace rows of the same records; their foreign keys must resolve in the new
-  tables; no row that another table may point to is removed;
+  tables; no row left as it was points to a row that is removed (a retraction or merge);
 - layer 4: the expectation suites run on the new rows (and the rows they join with), and on the facts of
   whole tables (counts per year, shares, periods, unique URLs: expectations.Facts) kept with the snapshot,
   the new rows' facts put in place of the old;
 - layer 5: the committed files are compared with the new ones, as on the full path.
-Whenever the fast path cannot decide a case exactly (a correction of a source or actor, on which rows of
-other records depend; a removed row that others may point to; any problem found), it raises Fallback and the
-run takes the full path, which words every problem as it always does.
+Whenever the fast path cannot decide a case exactly (a source, actor, site or missile type retracted; a row left as
+it was that points to a removed row; any problem found), it raises Fallback and the run takes the full path,
+which words every problem as it always does.
 """
 from __future__ import annotations
 
+import csv
 import json
 import tempfile
 from dataclasses import dataclass, field
@@ -26,13 +27,17 @@ from typing import TYPE_CHECKING
 
 from .jsonio import dumps_canonical
 from .replay import LOOKUP_KINDS
-from .tables import KEY_SEPARATOR, KINDS, OWNED, TABLES, Projection, csv_lines, header, key_of, table_schema, value_key
+from .tables import (KEY_SEPARATOR, KINDS, OWNED, TABLES, Projection, csv_lines, field_names, header, key_of, table_schema,
+                     value_key)
 
 if TYPE_CHECKING:
     import pandas as pd
 
-# tables other tables point to: a row of them may not go without a full check of the foreign keys
-REFERENCED = {key["reference"]["resource"] for name in TABLES for key in table_schema(name).get("foreignKeys", [])}
+# table -> (table, column) of each foreign key that points to it (every table pointed to has a one-field key)
+REFERRERS: dict[str, list[tuple[str, str]]] = {}
+for _name in TABLES:
+    for _key in table_schema(_name).get("foreignKeys", []):
+        REFERRERS.setdefault(_key["reference"]["resource"], []).append((_name, _key["fields"][0]))
 
 
 class Fallback(Exception):
@@ -128,11 +133,13 @@ def add_rows(snap, delta: TableDelta, owner: str, rows) -> None:
 
 
 def check_keys(snap, deltas: dict[str, TableDelta]) -> None:
-    """Primary keys were checked as rows were added; here: nothing others may point to goes, and the foreign
-    keys of the new rows resolve in the new tables."""
+    """Primary keys were checked as rows were added; here: no row that stays as it was points to a row that
+    goes, and the foreign keys of the new rows resolve in the new tables."""
     for name, delta in deltas.items():
-        if name in REFERENCED and delta.removed:
-            raise Fallback(f"rows of {name}, which other tables point to, are removed")
+        if delta.removed and name in REFERRERS:
+            gone = removed_ids(snap, delta)
+            for table, column in REFERRERS[name]:
+                still_named(snap, deltas.get(table), table, column, gone, name)
     for name, delta in deltas.items():
         added = delta.added
         if not added:
@@ -147,6 +154,38 @@ def check_keys(snap, deltas: dict[str, TableDelta]) -> None:
                     continue
                 if not exists(snap, deltas.get(target), target, value_key(value).encode("utf-8")):
                     raise Fallback(f"{name}.{foreign['fields'][0]} {value!r} is not in {target}")
+
+
+def removed_ids(snap, delta: TableDelta) -> list[str]:
+    """The primary key values of the rows that go, read from the snapshot's file."""
+    (column,) = table_schema(delta.name)["primaryKey"]
+    position, content = field_names(delta.name).index(column), snap.file(f"data/{delta.name}.csv")
+    lines = [content[start:start + length].decode("utf-8") for start, length in (delta.old[k] for k in delta.removed)]
+    return sorted(cells[position] for cells in csv.reader(lines))
+
+
+def still_named(snap, delta: TableDelta | None, table: str, column: str, ids: list[str], target: str) -> None:
+    """Fallback if a row of the snapshot's table that is neither dropped nor rendered again (the rows of touched
+    records: their new rows' keys are checked below) holds one of ids in column. The file is searched for each
+    ID as a whole cell, and the rows found are parsed: exact, as every line of it is one row."""
+    content = snap.file(f"data/{table}.csv")
+    if content.count(b"\n") != snap.rows(table) + 1:
+        raise Fallback(f"a cell of {table} holds a line break")
+    position, redone = field_names(table).index(column), {start for start, _ in (delta.old.values() if delta else ())}
+    for value in ids:
+        if any(c in value for c in ',"\r\n'):
+            raise Fallback(f"{target} {value!r} would be quoted in a CSV cell")
+        needle = value.encode("utf-8")
+        at = content.find(needle, len(header(table)))
+        while at >= 0:
+            end = at + len(needle)
+            if content[at - 1] in b",\n" and content[end] in b",\n":  # a whole cell (every line ends with LF)
+                start = content.rfind(b"\n", 0, at) + 1
+                if start not in redone:
+                    line = content[start:content.index(b"\n", at)].decode("utf-8")
+                    if next(csv.reader([line]))[position] == value:
+                        raise Fallback(f"{table}.{column} {value!r} stays, and the row of {target} it names goes")
+            at = content.find(needle, end)
 
 
 def exists(snap, delta: TableDelta | None, table: str, k: bytes) -> bool:
