@@ -139,7 +139,8 @@ def check_keys(snap, deltas: dict[str, TableDelta]) -> None:
         if delta.removed and name in REFERRERS:
             gone = removed_ids(snap, delta)
             for table, column in REFERRERS[name]:
-                still_named(snap, deltas.get(table), table, column, gone, name)
+                if rows_naming(snap, deltas.get(table), table, column, gone):
+                    raise Fallback(f"a row of {table} left as it was names a removed row of {name} in {column}")
     for name, delta in deltas.items():
         added = delta.added
         if not added:
@@ -164,28 +165,30 @@ def removed_ids(snap, delta: TableDelta) -> list[str]:
     return sorted(cells[position] for cells in csv.reader(lines))
 
 
-def still_named(snap, delta: TableDelta | None, table: str, column: str, ids: list[str], target: str) -> None:
-    """Fallback if a row of the snapshot's table that is neither dropped nor rendered again (the rows of touched
-    records: their new rows' keys are checked below) holds one of ids in column. The file is searched for each
-    ID as a whole cell, and the rows found are parsed: exact, as every line of it is one row."""
+def rows_naming(snap, delta: TableDelta | None, table: str, column: str, ids) -> list[bytes]:
+    """The rows (CSV lines) of the snapshot's table that hold one of ids in column, but for those of touched
+    records (dropped, or rendered again: in the delta). The file is searched for each ID as a whole cell, and
+    the rows found are parsed: exact, as every line of the file is one row (checked)."""
     content = snap.file(f"data/{table}.csv")
     if content.count(b"\n") != snap.rows(table) + 1:
         raise Fallback(f"a cell of {table} holds a line break")
     position, redone = field_names(table).index(column), {start for start, _ in (delta.old.values() if delta else ())}
+    found = []
     for value in ids:
         if any(c in value for c in ',"\r\n'):
-            raise Fallback(f"{target} {value!r} would be quoted in a CSV cell")
+            raise Fallback(f"{value!r} would be quoted in a CSV cell")
         needle = value.encode("utf-8")
         at = content.find(needle, len(header(table)))
         while at >= 0:
             end = at + len(needle)
             if content[at - 1] in b",\n" and content[end] in b",\n":  # a whole cell (every line ends with LF)
                 start = content.rfind(b"\n", 0, at) + 1
-                if start not in redone:
-                    line = content[start:content.index(b"\n", at)].decode("utf-8")
-                    if next(csv.reader([line]))[position] == value:
-                        raise Fallback(f"{table}.{column} {value!r} stays, and the row of {target} it names goes")
+                line = content[start:content.index(b"\n", at) + 1]
+                if start not in redone and next(csv.reader([line.decode("utf-8")]))[position] == value:
+                    found.append(line)
+                    redone.add(start)  # once, if it holds the ID twice
             at = content.find(needle, end)
+    return found
 
 
 def exists(snap, delta: TableDelta | None, table: str, k: bytes) -> bool:
@@ -330,10 +333,11 @@ def check_expectations(changes: Changes, today, worker) -> int:
         links.append(changes.rows("launch_statements", [k for (k,) in snap.db.execute(
             "SELECT k FROM rows_launch_statements WHERE k >= ? AND k < ?", (prefix, prefix[:-1] + b"\x02"))
             if k not in checked.rows]))
-    # sanctions whose date changed: the statements that answer them are not found by key
-    if snap.rows("statement_sanctions") and changed(changes.old("sanctions"), new("sanctions"), "action_id", "date"):
-        raise Fallback("the date of a sanctions action that statements may answer changed")
-    answers = [new("statement_sanctions"), changes.owned("statement_sanctions", redated)]
+    # and those of statements answering sanctions actions whose date changed (found in the file: not by key)
+    moved = changed(changes.old("sanctions"), new("sanctions"), "action_id", "date")
+    answers = [new("statement_sanctions"), changes.owned("statement_sanctions", redated),
+               changes.frame("statement_sanctions", rows_naming(snap, deltas.get("statement_sanctions"),
+                                                                "statement_sanctions", "action_id", sorted(moved)))]
     new_t = {name: new(name) for name in TABLES}
     new_t["launch_statements"] = pd.concat(links, ignore_index=True).drop_duplicates(["launch_id", "statement_id"])
     new_t["statement_sanctions"] = pd.concat(answers, ignore_index=True).drop_duplicates(["statement_id", "action_id"])
