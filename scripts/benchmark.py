@@ -283,6 +283,24 @@ def new_changeset(root: Path, size: int) -> None:
     (root / "events" / "2026-06-01-contribution.json").write_text(json.dumps(body, indent=2), encoding="utf-8")
 
 
+def removing_changeset(root: Path) -> None:
+    """A second contributor's changeset, on top of the first: a launch retracted, a sanctions action and a
+    party merged into others (rows that other tables point to go), all from the synthetic log: the launch is its
+    last (no month counted by a context event loses it), the others the first that are still there."""
+    events = [e for path in sorted((root / "events").glob("*-synthetic-*.json")) for e in json.loads(path.read_text())["events"]]
+    gone = {e["target"].split(":", 1)[1] for e in events if e["type"] == "retraction"}
+    gone |= {e[side] for e in events if e["type"] == "merge" for side in ("from", "into")}
+
+    def live(kind, field):
+        return [e[field] for e in events if e["type"] == kind and e[field] not in gone]
+    launches, sanctions, parties = live("launch", "launch_id"), live("sanction", "action_id"), live("party", "party_id")
+    body = {"recorded_at": "2026-06-02T00:00:00Z", "author": "contributor", "message": "a retraction and merges", "events": [
+        {"type": "retraction", "target": f"launch:{launches[-1]}", "reason": "Not a launch."},
+        {"type": "merge", "record_type": "sanction", "from": sanctions[0], "into": sanctions[1], "reason": "The same action."},
+        {"type": "merge", "record_type": "party", "from": parties[0], "into": parties[1], "reason": "The same party."}]}
+    (root / "events" / "2026-06-02-contribution.json").write_text(json.dumps(body, indent=2), encoding="utf-8")
+
+
 def child(size: int, command: str, root: Path) -> tuple[float, float, str]:
     """Run scripts/<command>.py on root in a process of its own (with the synthetic bounds): its time from
     start to exit, its peak memory (MiB) and what it printed."""
@@ -366,12 +384,16 @@ def measure(size: int) -> list[tuple[str, float, float, str]]:
 
         # The contributor adds a changeset, rebuilds (scripts/build.py) and commits; CI checks (scripts/check.py).
         # Each runs as its own process, as it would, its time from start to exit.
+        # Then another, which takes records out (a retraction, merges).
         new_changeset(root, size)
-        for command, name in (("build", "contributor build (1-4, writes)"), ("check", "contributor check (1-5)")):
-            seconds, peak, output = child(size, command, root)
-            if "from a verified snapshot" not in output:
-                raise RuntimeError(f"{command} did not use the snapshot: {output}")
-            rows.append((name, seconds, peak, "one new changeset, on the verified snapshot; a process of its own"))
+        for add, what in ((None, ""), (removing_changeset, ", retract and merge")):
+            if add:
+                add(root)
+            for command, name in (("build", "contributor build (1-4, writes)"), ("check", "contributor check (1-5)")):
+                seconds, peak, output = child(size, command, root)
+                if "from a verified snapshot" not in output:
+                    raise RuntimeError(f"{command} did not use the snapshot: {output}")
+                rows.append((name + what, seconds, peak, "a new changeset, on the verified snapshot; a process of its own"))
 
         def plain_jsonschema():
             validator = event_schema.validators()[1]
@@ -424,7 +446,7 @@ def main() -> int:
         print(f"{PEAK}{(hwm + worker) / 1024:.1f}")
         return code
     print(f"machine: {machine()}")
-    print(f"{'events':>9}  {'stage':<42} {'seconds':>8} {'peak MiB':>9}  note")
+    print(f"{'events':>9}  {'stage':<50} {'seconds':>8} {'peak MiB':>9}  note")
     totals = {}
     for size in args.sizes:
         done = subprocess.run([sys.executable, __file__, "--child", str(size)], capture_output=True, text=True)
@@ -432,7 +454,7 @@ def main() -> int:
             print(f"{size:>9}  failed: {done.stderr.strip().splitlines()[-1] if done.stderr else done.returncode}")
             continue
         for name, seconds, peak, note in json.loads(done.stdout.strip().splitlines()[-1]):
-            print(f"{size:>9}  {name:<42} {seconds:>8.2f} {peak:>9.0f}  {note}")
+            print(f"{size:>9}  {name:<50} {seconds:>8.2f} {peak:>9.0f}  {note}")
             totals[size, name] = (seconds, peak)
     print()
     for size in args.sizes:
@@ -445,9 +467,9 @@ def main() -> int:
             if (size // 10, name) in totals:
                 line += f" ({seconds / totals[size // 10, name][0]:.1f}x the time of 10x fewer events)"
             line += ";"
-        contributor = totals.get((size, "contributor check (1-5)"))
-        if contributor:
-            line += f" contributor check {contributor[0]:.1f} s"
+        contributor = [totals.get((size, f"contributor check (1-5){what}")) for what in ("", ", retract and merge")]
+        if all(contributor):
+            line += f" contributor check {contributor[0][0]:.1f} s ({contributor[1][0]:.1f} s retracting and merging)"
         print(line)
     print("targets: 10^6 events rebuilt in <= 30 s and <= 2 GiB; 10x the events in <= 12x the time; "
           "contributor check on 10^6 events in <= 10 s")

@@ -1,6 +1,7 @@
 """The fast path (a verified snapshot: its replayed state read lazily, the new changesets read and replayed in
 full, only the rows of touched records rendered and checked) finds exactly what the full path finds and
 writes the same bytes; a snapshot is used only when every byte it covers is unchanged."""
+import datetime as dt
 import io
 import json
 import random
@@ -20,6 +21,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from benchmark import generate, synthetic_bounds  # noqa: E402
 
 SOURCE = "epoch-times-2022-01-31-hwasong-12"
+LATER = (dt.datetime.fromisoformat(NEXT.replace("Z", "+00:00")) + dt.timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def cache_of(root):
@@ -274,6 +276,29 @@ def test_a_row_left_as_it_was_that_names_a_removed_row_takes_the_full_path(found
             dropping(deltas, name, owner)
     assert not naming("launch_sanctions")
     incremental.check_keys(snap, deltas)
+
+
+@pytest.mark.parametrize("target,used", [("actor:test-actor", False), ("source:test-source", False),
+                                         ("actor:kr-gov", True)])
+def test_a_retracted_lookup_takes_the_fast_path_when_nothing_uses_it(founding, tmp_path, target, used):
+    """A snapshot of the founding log and a changeset registering an actor and a source that nothing uses; then
+    one of them retracted (fast, the same bytes as in full), or an actor still in use (the same problem)."""
+    founding.add("2026-11-22-unused.json", changeset(
+        {"type": "actor", "actor_id": "test-actor", "name": "T", "kind": "government"},
+        {"type": "source", "source_id": "test-source", "kind": "news_article", "publisher": "Test News",
+         "published": "2022-01-01", "url": "https://example.org/test-source"}))
+    cache = cache_of(founding.root)
+    assert outcome(founding.root, cache, tmp_path / "first")[1][0] == "ok"
+    founding.add("2026-11-22-retraction.json", changeset({"type": "retraction", "target": target, "reason": "Test."},
+                                                         recorded_at=LATER))
+    fast = outcome(founding.root, cache, tmp_path / "fast")
+    full = outcome(founding.root, None, tmp_path / "full")
+    assert fast[1] == full[1]
+    if used:
+        assert fast[1][0] == "log integrity" and "it can be corrected, not retracted" in fast[1][1][0]
+    else:
+        kind, record_id = target.split(":")
+        assert fast[0] is True and fast[1][0] == "ok" and record_id.encode() not in fast[1][1][f"data/{kind}s.csv"]
 
 
 def test_a_new_changeset_is_read_and_the_rest_comes_from_the_snapshot(founding, founding_cache, tmp_path):
