@@ -97,6 +97,7 @@ REFERENCES = {
     "blocked_by": "actor",
 }
 LOOKUP_KINDS = {"source", "actor", "site", "missile_type"}
+LOOKUP_FIELDS = {name for name, kind in REFERENCES.items() if kind in LOOKUP_KINDS}
 # fields of records whose words repeat from record to record: kept once (see make_claim)
 REPEATED = {"source", "actor", "claimant", "authority", "parent", "kind", "stance", "channel", "action",
             "date_precision", "topic", "unit", "country", "nationality", "programme", "legal_basis", "publisher"}
@@ -130,6 +131,8 @@ class Replay:
         # Indexes, so that retracting or merging a record does not scan every claim, statement and sanction:
         self.claims_of: dict[str, list[str]] = {}               # launch ID -> IDs of its claims
         self.linked_from: dict[tuple[str, str], set] = {}        # (field, ID) -> records that may name it there
+        # of an engine restored from a snapshot: "kind:ID" of each lookup that the stored state names (mentions)
+        self.stored_names = None
         self._maps = self._handlers = None
 
     def index_links(self, table: str, record_id: str, fields: dict) -> None:
@@ -535,25 +538,37 @@ class Replay:
                                          source=body.get("source", "")))
 
     def users_of(self, kind: str, record_id: str) -> list[str]:
-        """What still names a source, actor, site or missile type: claims of any status, records, and the
-        history of changes (the tables keep all of them, each with a foreign key to it). A scan: such
-        retractions are rare."""
-        names = {field for field, ref_kind in REFERENCES.items() if ref_kind == kind}
-        users = []
-        for claim in self.state.claims.values():
-            if (kind == "source" and claim.source == record_id) or (kind == "actor" and claim.claimant == record_id) \
-                    or (claim.attribute == kind and claim.value == record_id):
-                users.append(f"claim {claim.id}")
+        """What still names a source, actor, site or missile type (each user once). A scan: such retractions
+        are rare; on a state restored from a snapshot, only of what this run read or changed when nothing
+        stored names it (stored_names)."""
+        target = f"{kind}:{record_id}"
+        loaded_only = self.stored_names is not None and target not in self.stored_names
+        return list(dict.fromkeys(user for name, user in self.mentions(loaded_only) if name == target))
+
+    def mentions(self, loaded_only: bool = False):
+        """("kind:ID", user) for each source, actor, site or missile type that something names: claims of any
+        status, records, and the history of changes (the tables keep all of them, each with a foreign key to
+        it). loaded_only: of a state restored from a snapshot, only the values this run read or changed
+        (LazyMap.loaded_items, LazyList.new)."""
+        state = self.state
+
+        def items(mapping):
+            return mapping.loaded_items() if loaded_only else mapping.items()
+        for _, claim in items(state.claims):
+            user = f"claim {claim.id}"
+            yield f"source:{claim.source}", user
+            yield f"actor:{claim.claimant}", user
+            if claim.attribute in LOOKUP_KINDS and isinstance(claim.value, str):
+                yield f"{claim.attribute}:{claim.value}", user
         for table, (attr, _) in RECORDS.items():
-            for other_id, record in getattr(self.state, attr).items():
-                for name in names & record.keys():
-                    values = record[name] if isinstance(record[name], list) else [record[name]]
-                    if record_id in values:
-                        users.append(f"{table.replace('_', ' ')} {other_id}")
-        if kind == "source":
-            users += [f"the history of {c.record_type} {c.record_id} ({c.event.id})"
-                      for c in self.state.changes if c.source == record_id]
-        return users
+            for other_id, record in items(getattr(state, attr)):
+                for name in LOOKUP_FIELDS & record.keys():
+                    values = record[name]
+                    for value in [values] if isinstance(values, str) else values or []:
+                        yield f"{REFERENCES[name]}:{value}", f"{table.replace('_', ' ')} {other_id}"
+        for change in state.changes.new if loaded_only else state.changes:
+            if change.source:
+                yield f"source:{change.source}", f"the history of {change.record_type} {change.record_id} ({change.event.id})"
 
     def unlink(self, kind: str, record_id: str, into: str | None = None) -> None:
         """Remove (or repoint, for a merge) the links other records hold to a retired record."""

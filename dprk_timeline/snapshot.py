@@ -4,7 +4,9 @@ A snapshot is saved by a run that read the whole log and passed layers 1 to 4. I
 - the replay engine after that log, every mapping of it a table of pickled values looked up by key, so that
   a later run loads only the records its new events touch (LazyMap), not the whole state;
 - the package that passed layers 3 and 4 (every output file), and for each table the sort key, owner and
-  place in the file of every row (incremental.py renders and checks only the rows of touched records).
+  place in the file of every row (incremental.py renders and checks only the rows of touched records);
+- the records of other kinds that show more of a lookup than its ID (dependents), and the lookups that the
+  state names anywhere (stored_names: retracting one named nowhere needs no scan of the stored state).
 Its file name is its key, <code version>-<prefix hash>:
 - code version: a hash of the package's Python files, schemas/ and requirements.txt, so any change to the
   code, a schema or a pinned library makes older snapshots unusable;
@@ -179,6 +181,11 @@ class LazyMap(MutableMapping):
     def values(self):
         return (value for _, value in self.items())
 
+    def loaded_items(self) -> list:
+        """(key, value) of what this run read, set or changed and did not delete: all that may differ from the
+        table (a value is changed in place only once read)."""
+        return list(self._values.items())
+
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
@@ -332,7 +339,18 @@ def engine_of(snap: Snapshot):
         setattr(engine, name, LazyMap(db, f"engine_{name}", loads, encode, decode))
     engine.state = State(**{name: LazyMap(db, f"state_{name}", loads) for name in STATE_MAPS},
                          changes=LazyList(db, "state_changes", loads), last_recorded_at=meta["last_recorded_at"])
+    engine.stored_names = _StoredNames(db)
     return engine
+
+
+class _StoredNames:
+    """The lookups that the snapshot's state names ("kind:ID"), looked up one at a time."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def __contains__(self, name: str) -> bool:
+        return self.db.execute("SELECT 1 FROM stored_names WHERE name = ?", (name,)).fetchone() is not None
 
 
 def save(folder: Path, events_dir: Path, changesets: list, engine, events: int, files: dict[str, bytes],
@@ -352,6 +370,8 @@ def save(folder: Path, events_dir: Path, changesets: list, engine, events: int, 
     with db:
         _write_engine(db, engine, changesets)
         _write_dependents(db, engine.state)
+        db.execute("CREATE TABLE stored_names (name TEXT PRIMARY KEY) WITHOUT ROWID")
+        db.executemany("INSERT OR IGNORE INTO stored_names VALUES (?)", ((name,) for name, _ in engine.mentions()))
         _write_package(db, files, tables)
         db.execute("INSERT INTO meta VALUES (?, ?)", ("facts", pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL)))
         # each example of the codebook with the sort key of its row, for a later run to tell whether new rows

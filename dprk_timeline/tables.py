@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
 import operator
 import re
@@ -464,26 +465,39 @@ class _Lines:
         self.write = lines.append
 
 
-def make_table(name: str, owned_rows: list[tuple[str, tuple]]) -> Table:
-    """A table from (owner, row) pairs, which it empties as it goes (of a large table, only one form is held
-    at a time): rows sorted by primary key and written as CSV lines."""
-    key = key_of(name)
-    keyed = sorted(((key(row), owner, row) for owner, row in owned_rows), key=operator.itemgetter(0))
-    owned_rows.clear()
-    keys, owners, rows = Keys([k for k, _, _ in keyed]), [o for _, o, _ in keyed], [r for _, _, r in keyed]
+# Rows are formatted and encoded this many at a time: of a large table, only a chunk's cells and lines are held.
+CHUNK = 1 << 16
+# The sort key of an item whose row is made as it is written (see owned_rows): the key of that row.
+ITEM_KEYS = {"claims": lambda claim: value_key(claim.id),
+             "changes": lambda change: row_key((change.event.id, change.record_type, change.record_id))}
+
+
+def make_table(name: str, owned: list, row_of=None) -> Table:
+    """A table from (owner, row) pairs, or, given row_of, from (owner, item) pairs whose rows row_of makes as
+    they are written (the rows of the largest tables are then never all held): rows sorted by primary key and
+    written as CSV. It empties owned as it goes."""
+    key = ITEM_KEYS[name] if row_of else key_of(name)
+    keyed = sorted(((key(x), owner, x) for owner, x in owned), key=operator.itemgetter(0))
+    owned.clear()
+    keys, owners, items = Keys([k for k, _, _ in keyed]), [o for _, o, _ in keyed], [x for _, _, x in keyed]
     del keyed
-    lines = csv_lines(name, rows, consume=True)
-    lengths = utf8_lengths(lines)
-    text = "".join([header(name).decode("utf-8"), *lines])
-    del lines  # one copy of the table at a time: lines, then their text, then its bytes
-    return Table(name, keys, owners, lengths, text.encode("utf-8"))
+    content, lengths = io.BytesIO(), array("L")
+    content.write(header(name))
+    for start in range(0, len(items), CHUNK):
+        chunk = items[start:start + CHUNK]
+        items[start:start + CHUNK] = [None] * len(chunk)  # let go of rows once written
+        lines = csv_lines(name, list(map(row_of, chunk)) if row_of else chunk, consume=True)
+        lengths.extend(utf8_lengths(lines))
+        content.write("".join(lines).encode("utf-8"))
+    return Table(name, keys, owners, lengths, content.getvalue())
 
 
 def owned_rows(state: State):
-    """(table name, [(owner, row)]) for every table, one kind of record at a time, so that only one kind's
-    rows are held as Python objects at once; the largest table first, while no other is held."""
+    """(table name, [(owner, row or item)], row_of) for every table, one kind of record at a time, so that only
+    one kind's rows are held as Python objects at once; the largest table first, while no other is held.
+    row_of is None when the pairs hold rows; for claims and changes it makes an item's row (make_table)."""
     projection = Projection(state)
-    yield "changes", [("", projection.change(c)) for c in state.changes]
+    yield "changes", [("", c) for c in state.changes], projection.change
     for kind, attribute in KINDS.items():
         ids = getattr(state, attribute)
         if kind == "launch":
@@ -494,33 +508,34 @@ def owned_rows(state: State):
         for record_id in ids:
             for name, rows in make(record_id).items():
                 owned[name] += [(record_id, row) for row in rows]
-        yield from owned.items()
+        for name, rows in owned.items():
+            yield name, rows, None
         del owned
 
 
 def _launch_rows(projection: Projection, ids):
-    """The rows of launches and firings, then of claims: the three tables' rows are not held at once."""
+    """The rows of launches and firings, then the claims (whose rows show which claims these used)."""
     launches, firings, used = [], [], set()
     for launch_id in ids:
         launch, missiles, chosen = projection.launch_parts(launch_id)
         launches.append((launch_id, launch))
         firings += [(launch_id, row) for row in missiles]
         used |= chosen
-    yield "launches", launches
-    yield "firings", firings
+    yield "launches", launches, None
+    yield "firings", firings, None
     del launches, firings
-    yield "claims", [(launch_id, projection.claim_row(claim, claim.id in used))
-                     for launch_id in ids for claim in projection.claims(launch_id)]
+    yield "claims", [(launch_id, claim) for launch_id in ids for claim in projection.claims(launch_id)], \
+        lambda claim: projection.claim_row(claim, claim.id in used)
 
 
 def render_tables(state: State) -> dict[str, Table]:
     """Every table, in the package's order."""
-    tables = {name: make_table(name, rows) for name, rows in owned_rows(state)}
+    tables = {name: make_table(name, owned, row_of) for name, owned, row_of in owned_rows(state)}
     return {name: tables[name] for name in TABLES}
 
 
 def project(state: State):
     """Every table's name and rows (unsorted) as dicts of Python values keyed by field name (for tests)."""
-    for name, rows in owned_rows(state):
+    for name, owned, row_of in owned_rows(state):
         names = field_names(name)
-        yield name, [dict(zip(names, row)) for _, row in rows]
+        yield name, [dict(zip(names, row_of(x) if row_of else x)) for _, x in owned]

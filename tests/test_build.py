@@ -168,6 +168,30 @@ def test_rows_sort_as_text_and_numbers_would():
         value_key("a\x001")
 
 
+def test_rows_made_as_they_are_written_sort_by_their_rows_keys(tmp_path):
+    """Claims and changes are sorted by a key of the item (tables.ITEM_KEYS) before their rows are made: it is
+    the key of the row, for every item of the real log and of a synthetic one with retractions and merges."""
+    import sys
+
+    from dprk_timeline import build, tables
+    from dprk_timeline.replay import Replay
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from benchmark import generate
+
+    generate(tmp_path / "synthetic", 3000)
+    for root in (ROOT, tmp_path / "synthetic"):
+        engine = Replay()
+        build.read_and_fold(root, set(), lambda c: engine.run([c]))
+        seen = set()
+        for name, owned, row_of in tables.owned_rows(engine.state):
+            if row_of:
+                seen.add(name)
+                row_key = tables.key_of(name)
+                assert owned and all(tables.ITEM_KEYS[name](x) == row_key(row_of(x)) for _, x in owned)
+        assert seen == {"claims", "changes"}
+
+
 def test_changesets_are_replayed_in_log_order_whatever_their_names_and_however_recorded_at_is_written(founding):
     """The build replays each changeset as it reads it, in the order of the recorded_at found by a quick scan
     of each file; a file whose recorded_at the scan cannot read (written with escapes) still goes in its place."""

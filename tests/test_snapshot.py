@@ -278,24 +278,49 @@ def test_a_row_left_as_it_was_that_names_a_removed_row_takes_the_full_path(found
     incremental.check_keys(snap, deltas)
 
 
-@pytest.mark.parametrize("target,used", [("actor:test-actor", False), ("source:test-source", False),
-                                         ("actor:kr-gov", True)])
-def test_a_retracted_lookup_takes_the_fast_path_when_nothing_uses_it(founding, tmp_path, target, used):
+def test_the_snapshots_engine_finds_the_users_of_each_lookup_as_the_full_replay_does(founding, founding_cache):
+    """Replay.users_of on the engine restored from the founding snapshot (stored_names, lazy maps) and on a full
+    replay of the founding log: the same users of every source, actor, site and missile type, and of none."""
+    from dprk_timeline.replay import Replay
+
+    shutil.copytree(founding_cache, cache_of(founding.root))
+    restored = snapshot.open_snapshot(snapshot.find(cache_of(founding.root), founding.root / "events")).engine
+    full = Replay()
+    build.read_and_fold(founding.root, set(), lambda c: full.run([c]))
+    lookups = {name for name, _ in full.mentions()} | {"actor:nobody", "source:nothing"}
+    assert len(lookups) >= 20
+    for name in sorted(lookups):
+        kind, record_id = name.split(":", 1)
+        assert sorted(restored.users_of(kind, record_id)) == sorted(full.users_of(kind, record_id)), name
+    assert full.users_of("actor", "kr-gov") and not restored.users_of("actor", "nobody")
+
+
+# a claim of this run on a launch of the founding log, naming the unused source
+NEW_USER = {"type": "claims", "launch_id": "2022-01-30-1", "source": "test-source", "claimant": "kr-jcs",
+            "claims": [{"attribute": "apogee_km", "original": {"text": "2000 km", "value": 2000, "unit": "km"}}]}
+
+
+@pytest.mark.parametrize("target,before,used", [
+    ("actor:test-actor", [], False), ("source:test-source", [], False), ("actor:kr-gov", [], True),
+    ("source:test-source", [NEW_USER], True)], ids=["unused actor", "unused source", "used actor", "used by this run"])
+def test_a_retracted_lookup_takes_the_fast_path_when_nothing_uses_it(founding, tmp_path, target, before, used):
     """A snapshot of the founding log and a changeset registering an actor and a source that nothing uses; then
-    one of them retracted (fast, the same bytes as in full), or an actor still in use (the same problem)."""
+    one of them retracted (fast, the same bytes as in full), or one in use, in the snapshot or by a claim of
+    the same run (Replay.users_of reads only what the run loaded when the snapshot's state names it nowhere):
+    the same problem."""
     founding.add("2026-11-22-unused.json", changeset(
         {"type": "actor", "actor_id": "test-actor", "name": "T", "kind": "government"},
         {"type": "source", "source_id": "test-source", "kind": "news_article", "publisher": "Test News",
          "published": "2022-01-01", "url": "https://example.org/test-source"}))
     cache = cache_of(founding.root)
     assert outcome(founding.root, cache, tmp_path / "first")[1][0] == "ok"
-    founding.add("2026-11-22-retraction.json", changeset({"type": "retraction", "target": target, "reason": "Test."},
+    founding.add("2026-11-22-retraction.json", changeset(*before, {"type": "retraction", "target": target, "reason": "Test."},
                                                          recorded_at=LATER))
     fast = outcome(founding.root, cache, tmp_path / "fast")
     full = outcome(founding.root, None, tmp_path / "full")
     assert fast[1] == full[1]
     if used:
-        assert fast[1][0] == "log integrity" and "it can be corrected, not retracted" in fast[1][1][0]
+        assert fast[1][0] == "log integrity" and "is still used by" in fast[1][1][0]
     else:
         kind, record_id = target.split(":")
         assert fast[0] is True and fast[1][0] == "ok" and record_id.encode() not in fast[1][1][f"data/{kind}s.csv"]
