@@ -12,9 +12,9 @@ new rows pass it and nothing that reached beyond them changed:
   whole tables (counts per year, shares, periods, unique URLs: expectations.Facts) kept with the snapshot,
   the new rows' facts put in place of the old;
 - layer 5: the committed files are compared with the new ones, as on the full path.
-Whenever the fast path cannot decide a case exactly (a source, actor, site or missile type retracted; a row left as
-it was that points to a removed row; any problem found), it raises Fallback and the run takes the full path,
-which words every problem as it always does.
+Whenever the fast path cannot decide a case exactly (a row left as it was that points to a removed row; a
+cell of a table holding a line break; any problem found), it raises Fallback and the run takes the full
+path, which words every problem as it always does.
 """
 from __future__ import annotations
 
