@@ -16,12 +16,12 @@ import contextlib
 import datetime as dt
 import gc
 import json
+import marshal
 import os
 import re
 import shutil
 import subprocess
 import tempfile
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,8 +85,16 @@ def changeset_paths(root: Path, problems: list[Problem], skip: set[str] = frozen
 
 
 def read_one(path: Path, root: Path, problems: list[Problem], raw: bytes | None = None) -> log.Changeset | None:
-    """One changeset, parsed and schema-checked (None, and its problems added, when it is not valid); raw:
-    the file's bytes, when already read."""
+    """One changeset, parsed and schema-checked, its events given their IDs (None, and its problems added,
+    when it is not valid); raw: the file's bytes, when already read."""
+    changeset = check_one(path, root, problems, raw)
+    if changeset is not None:
+        log.attach_events(changeset)
+    return changeset
+
+
+def check_one(path: Path, root: Path, problems: list[Problem], raw: bytes | None = None) -> log.Changeset | None:
+    """read_one but for the events' IDs."""
     changeset, found = log.read_changeset(path, root, raw)
     problems += found
     if changeset is None:
@@ -95,7 +103,7 @@ def read_one(path: Path, root: Path, problems: list[Problem], raw: bytes | None 
     problems += schema_problems
     if schema_problems:
         return None
-    log.attach_events(changeset)
+    log.keep_words_once(changeset)
     return changeset
 
 
@@ -144,9 +152,9 @@ WORKER_BYTES = 16 * 2**20
 
 
 class SchemaWorker:
-    """Checks the changeset files (read_one: strict JSON and schemas) in a forked process, in the order given,
-    ahead of this process, which parses each file again for the replay once the worker found it valid: as
-    plain JSON, the strict reading's verdict holding for the same bytes (same length and CRC-32)."""
+    """Reads and checks the changeset files (check_one: strict JSON, schemas, words kept once) in a forked
+    process, in the order given, ahead of this process, which receives each valid changeset as the worker read
+    it (marshal: the fastest way to carry parsed JSON between processes, and it keeps interned words interned)."""
 
     def __init__(self, paths: list[Path], root: Path):
         import multiprocessing
@@ -164,12 +172,8 @@ class SchemaWorker:
         try:
             for path in paths:
                 problems = []
-                try:
-                    raw = path.read_bytes()
-                except OSError:
-                    raw = None  # read_one reads it again, and says why it cannot
-                valid = read_one(path, root, problems, raw) is not None
-                connection.send((valid, problems, (len(raw), zlib.crc32(raw)) if valid else None))
+                changeset = check_one(path, root, problems)
+                connection.send((problems, None if changeset is None else marshal.dumps(changeset.body)))
         finally:
             os._exit(0)  # nothing to flush; no teardown of what the fork copied
 
@@ -177,19 +181,11 @@ class SchemaWorker:
         """The next file's changeset, parsed here, if the worker found it valid (its problems added if not)."""
         if self.process is None:
             return read_one(path, self.root, problems)
-        valid, found, checked = self.connection.recv()
+        found, body = self.connection.recv()
         problems += found
-        if not valid:
+        if body is None:
             return None
-        try:
-            raw = path.read_bytes()
-        except OSError:
-            raw = b""
-        if (len(raw), zlib.crc32(raw)) != checked:
-            problems.append(Problem("json", log.display_path(path, self.root), "the file changed while it was read",
-                                    "changeset"))
-            return None
-        changeset = log.Changeset(path.stem, log.display_path(path, self.root), json.loads(raw))
+        changeset = log.Changeset(path.stem, log.display_path(path, self.root), marshal.loads(body))
         log.attach_events(changeset)
         return changeset
 

@@ -62,6 +62,31 @@ def fast_validators(schema_dir: Path = EVENT_SCHEMAS):
 
 
 @lru_cache(maxsize=None)
+def fast_type_validators(schema_dir: Path = EVENT_SCHEMAS) -> dict:
+    """Event type -> the compiled validator of its own schema. An event is valid against event.json exactly
+    when its type is one of these and its own schema holds (event.json's `if type is X then X`), and asking
+    that directly spares the compiled validator trying every `if` (a fifth of its time)."""
+    schemas = _schemas(schema_dir)
+    registry = jsonschema_rs.Registry(list(schemas.items()))
+    types = schemas["urn:dprk-timeline:events:event"]["properties"]["type"]["enum"]
+    return {name: jsonschema_rs.Draft202012Validator(schemas[f"urn:dprk-timeline:events:{name}"], registry=registry,
+                                                     validate_formats=True, formats=FORMATS) for name in types}
+
+
+def is_valid_event(event) -> bool:
+    """Does the event match event.json (see fast_type_validators)?"""
+    kind = event.get("type") if type(event) is dict else None
+    validator = fast_type_validators().get(kind) if type(kind) is str else None
+    return validator is not None and validator.is_valid(event)
+
+
+@lru_cache(maxsize=None)
+def fields_of(event_type: str, schema_dir: Path = EVENT_SCHEMAS) -> frozenset[str]:
+    """The fields an event of this type may have (its schema allows no others)."""
+    return frozenset(_schemas(schema_dir)[f"urn:dprk-timeline:events:{event_type}"]["properties"])
+
+
+@lru_cache(maxsize=None)
 def validators(schema_dir: Path = EVENT_SCHEMAS):
     """The changeset and event validators of jsonschema, which word the problems."""
     from jsonschema import Draft202012Validator
@@ -156,17 +181,17 @@ def _fast_problems(validator, instance, file: str, where: str) -> list[Problem]:
 
 def check_event(event: dict, file: str, where: str) -> list[Problem]:
     """Schema problems of one event."""
-    if fast_validators()[1].is_valid(event):
+    if is_valid_event(event):
         return []
     return _problems(validators()[1], event, file, where) or _fast_problems(fast_validators()[1], event, file, where)
 
 
 def check_changeset(changeset: Changeset) -> list[Problem]:
     """Schema problems of one changeset: first its envelope, then each event."""
-    fast_changeset, fast_event = fast_validators()
+    fast_changeset = fast_validators()[0]
     events = changeset.body.get("events")
     events = events if isinstance(events, list) else []
-    if fast_changeset.is_valid(changeset.body) and all(fast_event.is_valid(event) for event in events):
+    if fast_changeset.is_valid(changeset.body) and all(map(is_valid_event, events)):
         return []
     problems = (_problems(validators()[0], changeset.body, changeset.file, "changeset")
                 or _fast_problems(fast_changeset, changeset.body, changeset.file, "changeset"))

@@ -21,6 +21,7 @@ from .problems import Problem
 from .units import MEASURES, normalise
 
 MEASURED = set(MEASURES)
+ORDER_STEP = 1 << 32  # a claim's order: its event's place in the log times this, plus its place in the event
 DEFAULT_PRECISION = {"launched_at": "minute", "korea_date": "day"}
 NOTHING: dict = {}  # a claim without `original` (never changed)
 
@@ -41,7 +42,7 @@ class Claim:
     claimant: str
     source: str
     event: Event
-    order: tuple[int, int]     # (event, claim) position in the log, for "latest" ties
+    order: int                 # place in the log (event, then claim in it: ORDER_STEP), for "latest" ties
     note: str = ""
     source_record: str = ""
     status: str = "current"    # current, superseded, retracted
@@ -97,10 +98,11 @@ REFERENCES = {
     "blocked_by": "actor",
 }
 LOOKUP_KINDS = {"source", "actor", "site", "missile_type"}
+# kind of record -> the (field, kind) of REFERENCES its events can have (their schemas allow no others)
+REFERENCES_OF = {kind: tuple((name, ref) for name, ref in REFERENCES.items() if name in event_schema.fields_of(kind))
+                 for kind in RECORDS}
+LINKING = {"statement", "sanction"}  # the kinds of record that hold links (index_links)
 LOOKUP_FIELDS = {name for name, kind in REFERENCES.items() if kind in LOOKUP_KINDS}
-# fields of records whose words repeat from record to record: kept once (see make_claim)
-REPEATED = {"source", "actor", "claimant", "authority", "parent", "kind", "stance", "channel", "action",
-            "date_precision", "topic", "unit", "country", "nationality", "programme", "legal_basis", "publisher"}
 
 
 def day_of(value: str) -> str:
@@ -127,7 +129,6 @@ class Replay:
         self.now = now
         self.order = 0
         self.hidden: set[str] = set()
-        self.seen_ids: dict[str, Event] = {}
         # Indexes, so that retracting or merging a record does not scan every claim, statement and sanction:
         self.claims_of: dict[str, list[str]] = {}               # launch ID -> IDs of its claims
         self.linked_from: dict[tuple[str, str], set] = {}        # (field, ID) -> records that may name it there
@@ -183,7 +184,7 @@ class Replay:
         return source is not None and day_of(source["published"]) <= self.reported_by
 
     def not_after_recording(self, event: Event, pointer: str, date: str, what: str) -> None:
-        recorded = day_of(event.changeset.recorded_at)
+        recorded = self.recorded_day
         if day_of(date) > recorded:
             self.problem(event, pointer, f"{what} {date} is after the changeset was recorded ({recorded}); "
                                          "facts cannot be recorded before they happen")
@@ -198,19 +199,23 @@ class Replay:
     def run(self, changesets: list[Changeset], consume: bool = False) -> State:
         """Fold changesets (in log order) into the state; a later call goes on from where this one stopped.
         consume: let go of each event's parsed JSON once folded in (the changesets cannot be replayed again)."""
-        seen_ids = self.seen_ids
+        handlers = self.handlers()
+        self.kinds = self.maps()  # the handlers look references up in these (the state stays the same during a run)
         for changeset in changesets:
             recorded = changeset.recorded_at
+            self.recorded_day = recorded[:10]
             if self.now and recorded > self.now:
                 self.problems.append(Problem("integrity", changeset.file, f"recorded_at {recorded} is in the future",
                                              "changeset", "/recorded_at"))
-            handlers = self.handlers()
+            # An event's ID starts with its changeset's name, which no other changeset has: IDs can only repeat
+            # within a changeset (explicit IDs).
+            first_of = {}
             for event in changeset.events:
-                if event.id in seen_ids:
-                    self.problem(event, "/id", f"event ID {event.id!r} is already used by "
-                                               f"{seen_ids[event.id].changeset.file} {seen_ids[event.id].label}")
+                first = first_of.setdefault(event.id, event)
+                if first is not event:
+                    self.problem(event, "/id", f"event ID {event.id!r} is already used by {first.changeset.file} "
+                                               f"{first.label}")
                     continue
-                seen_ids[event.id] = event
                 self.order += 1
                 handlers[event.type](event)
             self.state.last_recorded_at = max(self.state.last_recorded_at, recorded)
@@ -233,8 +238,8 @@ class Replay:
             where = f" by {first.changeset.file} {first.label}" if first else ""
             self.problem(event, "/" + id_field, f"{kind.replace('_', ' ')} {record_id!r} is already registered{where}")
             return None
-        maps = self.maps()
-        for name, ref_kind in REFERENCES.items():
+        maps = self.kinds
+        for name, ref_kind in REFERENCES_OF[kind]:
             if name in body:
                 listed = isinstance(body[name], list)
                 for i, value in enumerate(body[name] if listed else [body[name]]):
@@ -247,14 +252,12 @@ class Replay:
         del record["type"]
         record.pop("note", None)
         record.pop("id", None)
-        for name in REPEATED.intersection(record):
-            if type(record[name]) is str:
-                record[name] = intern(record[name])
         record["event"] = event
-        getattr(self.state, attr)[record_id] = record
-        self.index_links(attr, record_id, record)
+        maps[kind][record_id] = record
+        if kind in LINKING:
+            self.index_links(attr, record_id, record)
         self.state.registered_by[key] = event
-        self.state.changes.append(Change(event, kind, record_id, "created", source=record.get("source", "")))
+        self.state.changes.append(Change(event, kind, record_id, "created", "", "", record.get("source", "")))
         return record
 
     def on_source(self, event):
@@ -358,16 +361,44 @@ class Replay:
         """The history's entry for claims added to a launch (its words kept once, as the claims' are)."""
         self.state.changes.append(Change(event, "launch", launch_id, change,
                                          detail=intern(", ".join(sorted({c.attribute for c in claims}))),
-                                         source=intern(event.body["source"])))
+                                         source=event.body["source"]))
 
-    def make_claim(self, event: Event, pointer: str, raw: dict, launch_id: str, claim_id: str,
+    def make_claim(self, event: Event, index: int | None, raw: dict, launch_id: str, claim_id: str,
                    default_source: str, default_claimant: str | None, position: int = 1) -> Claim | None:
-        """Check one claim's references and values, and build it (None if it has problems or is not public)."""
-        ok = True
-        maps = self.maps()
+        """Check one claim (claims[index] of the event, or its `claim` if index is None) for its references and
+        values, and build it (None if it has problems or is not public)."""
+        maps = self.kinds
         source = raw.get("source", default_source)
         claimant = raw.get("claimant", default_claimant)
-        # Each check is made fast first, and again by need / not_after_recording, which word the problem.
+        attribute = raw["attribute"]
+        original = raw.get("original", NOTHING)
+        if attribute in MEASURED:
+            value, unit = normalise(attribute, original["value"], original["unit"])
+        else:
+            value, unit = raw["value"], ""
+        # Each check is made fast first, and again by the checks that word the problem (claim_problems).
+        sources = maps["source"]
+        if (claimant is None or claimant not in maps["actor"] or source not in sources
+                or sources[source]["published"][:10] > self.recorded_day
+                or ((attribute == "missile_type" or attribute == "site") and value not in maps[attribute])
+                or ((attribute == "launched_at" or attribute == "korea_date")
+                    and (value[:10] > self.recorded_day or raw.get("precision") == "month" and not value.endswith("-01")))):
+            if not self.claim_problems(event, "/claim" if index is None else f"/claims/{index}", raw, source, claimant,
+                                       attribute, value):
+                return None
+        if self.reported_by and not self.public(source):
+            return None
+        # (the words that repeat from claim to claim were kept once as the file was read: log.keep_words_once)
+        return Claim(claim_id, launch_id, raw.get("missile"), attribute, value, unit, original.get("text", ""),
+                     original.get("value"), original.get("unit", ""), raw.get("qualifier", "exact"),
+                     raw.get("precision", DEFAULT_PRECISION.get(attribute, "")), claimant, source, event,
+                     self.order * ORDER_STEP + position, raw.get("note", ""), raw.get("source_record", ""))
+
+    def claim_problems(self, event: Event, pointer: str, raw: dict, source: str, claimant: str | None,
+                       attribute: str, value) -> bool:
+        """Word the problems of a claim; is it still to be made?"""
+        ok = True
+        maps = self.kinds
         if claimant is None:
             self.problem(event, pointer + "/claimant", "required field is missing (on the claim or the event)")
             ok = False
@@ -375,48 +406,35 @@ class Replay:
             ok = self.need(event, pointer + "/claimant", "actor", claimant)
         if source not in maps["source"]:
             ok &= self.need(event, pointer + "/source" if "source" in raw else "/source", "source", source)
-        attribute = raw["attribute"]
-        original = raw.get("original", NOTHING)
-        if attribute in MEASURED:
-            value, unit = normalise(attribute, original["value"], original["unit"])
-        else:
-            value, unit = raw["value"], ""
-        recorded = event.changeset.recorded_at[:10]
         if attribute == "missile_type" or attribute == "site":
             if value not in maps[attribute]:
                 ok &= self.need(event, pointer + "/value", attribute, value)
         elif attribute == "launched_at" or attribute == "korea_date":
-            if value[:10] > recorded:
+            if value[:10] > self.recorded_day:
                 self.not_after_recording(event, pointer + "/value", value, attribute)
             if raw.get("precision") == "month" and not value.endswith("-01"):
                 self.problem(event, pointer + "/value", "with precision month, the value is the 1st of the month")
                 ok = False
-        if ok and source in maps["source"] and maps["source"][source]["published"][:10] > recorded:
+        if ok and source in maps["source"] and maps["source"][source]["published"][:10] > self.recorded_day:
             self.not_after_recording(event, pointer + "/source", maps["source"][source]["published"],
                                      f"source {source!r} published")
-        if not ok or (self.reported_by and not self.public(source)):
-            return None
-        # Words that repeat from claim to claim are kept once (sys.intern): each parsed copy would cost 50 to
-        # 80 bytes per claim, most of the memory of a large log's claims.
-        return Claim(claim_id, launch_id, raw.get("missile"), intern(attribute), value, unit, original.get("text", ""),
-                     original.get("value"), intern(original.get("unit", "")), intern(raw.get("qualifier", "exact")),
-                     intern(raw.get("precision", DEFAULT_PRECISION.get(attribute, ""))), intern(claimant),
-                     intern(source), event, (self.order, position), raw.get("note", ""), raw.get("source_record", ""))
+        return ok
 
     def add_claims(self, event: Event, launch_id: str) -> list[Claim]:
         body = event.body
         made = []
+        source, claimant, stem = body["source"], body.get("claimant"), event.id + "."
         for n, raw in enumerate(body["claims"], start=1):
-            claim = self.make_claim(event, f"/claims/{n - 1}", raw, launch_id, f"{event.id}.{n}",
-                                    body["source"], body.get("claimant"), n)
+            claim = self.make_claim(event, n - 1, raw, launch_id, stem + str(n), source, claimant, n)
             if claim is not None:
                 made.append(claim)
         counts = [c for c in made if c.attribute == "missile_count"]
         for claim in made:
             if claim.missile and any(claim.missile > c.value for c in counts if c.claimant == claim.claimant):
                 self.problem(event, "/claims", f"missile {claim.missile} is beyond the count its claimant gives")
+        claims = self.state.claims
         for claim in made:
-            self.state.claims[claim.id] = claim
+            claims[claim.id] = claim
         self.claims_of.setdefault(launch_id, []).extend(claim.id for claim in made)
         return made
 
@@ -453,7 +471,7 @@ class Replay:
             if body["claim"]["attribute"] != old.attribute:
                 self.problem(event, "/claim/attribute", f"the replacing claim must be about {old.attribute!r}")
                 return
-            new = self.make_claim(event, "/claim", body["claim"], old.launch_id, f"{event.id}.1",
+            new = self.make_claim(event, None, body["claim"], old.launch_id, f"{event.id}.1",
                                   body["source"], old.claimant)
             if new is None:
                 return

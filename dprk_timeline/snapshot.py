@@ -104,7 +104,7 @@ def _link_of(text: str) -> tuple[str, str]:
 
 STATE_MAPS = ["sources", "actors", "sites", "missile_types", "launches", "claims", "statements", "sanctions",
               "parties", "context", "retired", "registered_by"]
-ENGINE_MAPS = {"seen_ids": (str, str), "claims_of": (str, str), "linked_from": (_link_key, _link_of)}
+ENGINE_MAPS = {"claims_of": (str, str), "linked_from": (_link_key, _link_of)}
 
 
 class LazyMap(MutableMapping):

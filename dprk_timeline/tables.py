@@ -4,12 +4,11 @@ Rows are made record by record: a launch makes its launches row, its firings row
 its claims; a statement or a sanctions action makes its own row and its link rows; every other record and
 every change makes one row. Each row remembers that record (its owner), so that a check on top of a
 verified snapshot can render again only the records that new events touched (incremental.py).
-Writing formats each cell one way only (see FORMAT_CELL) and sorts rows by primary key, so a rebuild
+Writing formats each cell one way only (see FORMAT_COLUMN) and sorts rows by primary key, so a rebuild
 is byte-identical.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import json
@@ -24,7 +23,7 @@ from pathlib import Path
 
 from .paths import TABLE_SCHEMAS
 from .reconcile import disagree, pick
-from .replay import RECORDS, Claim, State, day_of, period_end
+from .replay import RECORDS, Change, Claim, State, day_of, period_end
 from .units import format_number
 
 # The order of resources in datapackage.json: facts first, links, then lookups and history.
@@ -39,6 +38,8 @@ LAUNCH_ATTRIBUTES = ["launched_at", "korea_date", "site", "launch_area", "landin
 FIRING_ATTRIBUTES = ["launched_at", "missile_type", "apogee_km", "range_km", "max_speed_mach", "flight_time_s",
                      "bearing_deg", "landing_area", "outcome"]
 COLUMN = {"launched_at": "launched_at_utc", "site": "site_id", "missile_type": "missile_type_id"}
+LAUNCH_COLUMNS = [(attribute, COLUMN.get(attribute, attribute)) for attribute in LAUNCH_ATTRIBUTES]
+FIRING_COLUMNS = [(attribute, COLUMN.get(attribute, attribute)) for attribute in FIRING_ATTRIBUTES]
 KOREA = dt.timezone(dt.timedelta(hours=9))
 # Every kind of record that makes rows -> the state's mapping of them
 KINDS = {"launch": "launches", **{kind: attribute for kind, (attribute, _) in RECORDS.items()}}
@@ -67,8 +68,10 @@ def korea_date_of(instant: str) -> str:
 
 def dated(record: dict) -> dict:
     precision = record.get("date_precision", "day")
-    return {"date": None if precision == "on_or_before" else record["date"],
-            "date_latest": period_end(record["date"], precision) if precision != "on_or_before" else record["date"],
+    date = record["date"]
+    # a date of the schemas' format stands for itself (period_end gives it back) unless it starts a week or month
+    return {"date": None if precision == "on_or_before" else date,
+            "date_latest": period_end(date, precision) if precision in ("week", "month") else date,
             "date_precision": precision, "date_text": record.get("date_text")}
 
 
@@ -81,6 +84,7 @@ class Projection:
         self.kinds = _Field(state.actors, "kind")
         self.published = _Field(state.sources, "published")
         self.published_day = _Field(state.sources, "published", day_of)  # one string per source, not per row
+        self.countries = _Field(state.actors, "country", optional=True)
         if claims_of is None:
             claims_of = defaultdict(list)
             for claim in state.claims.values():
@@ -116,8 +120,9 @@ class Projection:
 
     def launch_parts(self, launch_id: str) -> tuple[tuple, list[tuple], set[str]]:
         """The launch's row, its firings rows, and the IDs of the claims that give their values."""
-        every = self.claims(launch_id)
-        claims = [c for c in every if c.status == "current"]
+        claims_by_id = self.state.claims
+        claims = [claim for claim in map(claims_by_id.__getitem__, self.claims_of.get(launch_id, ()))
+                  if claim.status == "current"]
         used = set()
         launch_level = [c for c in claims if c.missile is None]
         counts, count_disagreement = self.reconcile([c for c in launch_level if c.attribute == "missile_count"], used)
@@ -130,38 +135,39 @@ class Projection:
         disagreeing |= count_disagreement
         missile_rows = []
         for position in range(1, positions + 1):
-            own = [c for c in claims if c.missile == position or (positions == 1 and c.missile is None)]
+            own = claims if positions == 1 else [c for c in claims if c.missile == position]
             picked, differ = self.reconcile([c for c in own if c.attribute in FIRING_ATTRIBUTES], used)
             disagreeing |= differ
             row = {"launch_id": launch_id, "position": position, "claim_count": len(own)}
-            for attribute in FIRING_ATTRIBUTES:
-                row[COLUMN.get(attribute, attribute)] = picked[attribute].value if attribute in picked else None
+            for attribute, column in FIRING_COLUMNS:
+                row[column] = winner.value if (winner := picked.get(attribute)) else None
             missile_rows.append(row)
         launch = self.launch_row(launch_id, claims, chosen, disagreeing, count, missile_rows)
-        return self.rows["launches"](launch), [self.rows["firings"](row) for row in missile_rows], used
+        firings = self.rows["firings"]
+        return self.rows["launches"](launch), [firings(row) for row in missile_rows], used
 
     def launch_row(self, launch_id, claims, chosen, disagreeing, count, missile_rows) -> dict:
-        def value(attribute):
-            return chosen[attribute].value if attribute in chosen else None
-
         row = {"launch_id": launch_id}
-        for attribute in LAUNCH_ATTRIBUTES:
-            row[COLUMN.get(attribute, attribute)] = value(attribute)
-        for attribute in ("apogee_km", "range_km", "max_speed_mach", "flight_time_s"):
-            figures = [m[attribute] for m in missile_rows if m[attribute] is not None]
-            if row[attribute] is None and figures:
-                row[attribute] = max(figures)  # the salvo's highest / farthest / fastest / longest
-        times = [m["launched_at_utc"] for m in missile_rows if m["launched_at_utc"]]
-        if row["launched_at_utc"] is None and times:
-            row["launched_at_utc"] = min(times)
-            chosen.setdefault("launched_at", next(c for c in claims if c.value == min(times)
-                                                  and c.attribute == "launched_at"))
-        for column in ("missile_type_id", "landing_area", "outcome"):
-            shared = {m[column] for m in missile_rows if m[column]}
-            if row[column] is None and len(shared) == 1:
-                row[column] = shared.pop()  # what every missile of the salvo has in common
-            elif row[column] is None and column == "outcome" and len(shared) > 1:
-                row[column] = "mixed"
+        for attribute, column in LAUNCH_COLUMNS:
+            row[column] = winner.value if (winner := chosen.get(attribute)) else None
+        if missile_rows:
+            for attribute in ("apogee_km", "range_km", "max_speed_mach", "flight_time_s"):
+                if row[attribute] is None:
+                    figures = [m[attribute] for m in missile_rows if m[attribute] is not None]
+                    if figures:
+                        row[attribute] = max(figures)  # the salvo's highest / farthest / fastest / longest
+            times = [m["launched_at_utc"] for m in missile_rows if m["launched_at_utc"]]
+            if row["launched_at_utc"] is None and times:
+                row["launched_at_utc"] = min(times)
+                chosen.setdefault("launched_at", next(c for c in claims if c.value == min(times)
+                                                      and c.attribute == "launched_at"))
+            for column in ("missile_type_id", "landing_area", "outcome"):
+                if row[column] is None:
+                    shared = {m[column] for m in missile_rows if m[column]}
+                    if len(shared) == 1:
+                        row[column] = shared.pop()  # what every missile of the salvo has in common
+                    elif column == "outcome" and len(shared) > 1:
+                        row[column] = "mixed"
         if row["launched_at_utc"]:
             row["time_precision"] = chosen["launched_at"].precision
             if row["korea_date"] is None:
@@ -170,28 +176,42 @@ class Projection:
             row["time_precision"] = chosen["korea_date"].precision
         else:
             row["time_precision"] = "unknown"
-        missile_type = self.state.missile_types.get(row["missile_type_id"] or "")
-        if missile_type and missile_type.get("class"):
-            row["missile_class"] = missile_type["class"]
+        if row["missile_type_id"]:
+            missile_type = self.state.missile_types.get(row["missile_type_id"])
+            if missile_type and missile_type.get("class"):
+                row["missile_class"] = missile_type["class"]
         row["missile_count"] = count
-        countries = {self.state.actors[c.claimant].get("country") for c in claims}
+        countries = set(map(self.countries.__getitem__, {c.claimant for c in claims}))
         dprk, others = "KP" in countries, bool(countries - {"KP"})
         row["confirmation"] = "dprk_and_others" if dprk and others else ("dprk_only" if dprk else "others_only")
         row["claim_count"] = len(claims)
-        row["source_count"] = len({c.source for c in claims})
+        sources = {c.source for c in claims}
+        row["source_count"] = len(sources)
         row["sources_disagree"] = bool(disagreeing)
         row["disagreements"] = LIST_SEPARATOR.join(sorted(disagreeing)) or None
-        row["first_reported"] = min(self.published_day[c.source] for c in claims)
+        row["first_reported"] = min(map(self.published_day.__getitem__, sources))
         return row
 
     def claim_row(self, claim: Claim, used: bool) -> tuple:
-        numeric = isinstance(claim.value, (int, float))
-        return (claim.id, claim.launch_id, claim.missile, claim.attribute,
-                format_number(claim.value) if numeric else claim.value, claim.value if numeric else None,
-                claim.unit or None, claim.original_text or None, claim.original_value, claim.original_unit or None,
-                claim.qualifier, claim.precision or None, claim.claimant, claim.source,
-                self.published_day[claim.source], claim.source_record or None, claim.event.id,
-                claim.event.changeset.recorded_at, claim.status, claim.replaced_by or None, used, claim.note or None)
+        return next(zip(*self.claim_columns([claim], {claim.id} if used else ())))
+
+    def claim_columns(self, claims: list[Claim], used) -> list[list]:
+        """The claims' rows as columns (a large table's rows are made a column at a time); used: the IDs of
+        the claims that give a launch's or a firing's value."""
+        values = [c.value for c in claims]
+        numbers = [v if isinstance(v, (int, float)) else None for v in values]
+        published = self.published_day
+        return [[c.id for c in claims], [c.launch_id for c in claims], [c.missile for c in claims],
+                [c.attribute for c in claims],
+                [v if n is None else format_number(n) for v, n in zip(values, numbers)], numbers,
+                [c.unit or None for c in claims], [c.original_text or None for c in claims],
+                [c.original_value for c in claims], [c.original_unit or None for c in claims],
+                [c.qualifier for c in claims], [c.precision or None for c in claims],
+                [c.claimant for c in claims], [c.source for c in claims], [published[c.source] for c in claims],
+                [c.source_record or None for c in claims], [c.event.id for c in claims],
+                [c.event.changeset.recorded_at for c in claims], [c.status for c in claims],
+                [c.replaced_by or None for c in claims], [c.id in used for c in claims],
+                [c.note or None for c in claims]]
 
     def statement(self, statement_id: str) -> dict[str, list]:
         s = self.state.statements.get(statement_id)
@@ -257,10 +277,17 @@ class Projection:
             s["published"] if "T" in s["published"] else None, s.get("url"), s.get("version"), s.get("terms"),
             s.get("attribution"))]}
 
+    def change(self, change: Change) -> tuple:
+        return next(zip(*self.change_columns([change])))
+
     @staticmethod
-    def change(c) -> tuple:
-        return (c.event.id, c.record_type, c.record_id, c.change, c.detail or None, c.reason or None,
-                c.source or None, c.event.changeset.recorded_at, c.event.changeset.name, c.event.changeset.body["author"])
+    def change_columns(changes: list[Change]) -> list[list]:
+        events = [c.event for c in changes]
+        changesets = [e.changeset for e in events]
+        return [[e.id for e in events], [c.record_type for c in changes], [c.record_id for c in changes],
+                [c.change for c in changes], [c.detail or None for c in changes], [c.reason or None for c in changes],
+                [c.source or None for c in changes], [c.recorded_at for c in changesets],
+                [c.name for c in changesets], [c.body["author"] for c in changesets]]
 
 
 def lookup_dependents(state: State):
@@ -279,15 +306,17 @@ def lookup_dependents(state: State):
 
 
 class _Field(dict):
-    """actor ID -> kind, source ID -> published: one field of each record (or what convert makes of it),
-    looked up once when first asked (a dict, so that later lookups cost no Python call)."""
+    """actor ID -> kind, source ID -> published: one field of each record (or what convert makes of it; None
+    for a field that is optional and not given), looked up once when first asked (a dict, so that later
+    lookups cost no Python call)."""
 
-    def __init__(self, records, name, convert=None):
+    def __init__(self, records, name, convert=None, optional=False):
         super().__init__()
-        self.records, self.name, self.convert = records, name, convert
+        self.records, self.name, self.convert, self.optional = records, name, convert, optional
 
     def __missing__(self, record_id):
-        value = self.records[record_id][self.name]
+        record = self.records[record_id]
+        value = record.get(self.name) if self.optional else record[self.name]
         value = self[record_id] = self.convert(value) if self.convert else value
         return value
 
@@ -356,24 +385,64 @@ def row_key(values) -> str:
     return KEY_SEPARATOR.join(map(value_key, values))
 
 
+class _HeadKeys(dict):
+    """Head of an ID (what comes before its final run of digits, or the whole ID if it ends otherwise) -> its
+    key (_key_by_stem), each made once: heads repeat from row to row (party-, st-, a changeset's name and /)."""
+
+    def __missing__(self, head: str) -> str:
+        key = self[head] = _key_by_stem(head)
+        return key
+
+
+def value_keys(values) -> list[str]:
+    """value_key of each value: the same keys, made in one comprehension (no Python call for most values)."""
+    heads = _HeadKeys()
+    values = [v if type(v) is str else str(v) for v in values]
+    return [heads[h] + chr(0x20 + len(n := v[len(h):].lstrip("0"))) + n + "\0" if len(h := v.rstrip(NUMERALS)) < len(v)
+            else heads[v] for v in values]
+
+
+def sort_keys(columns: list) -> list[str]:
+    """The sort key of each row (row_key of its key values), from the key values given as columns."""
+    keys = [value_keys(column) for column in columns]
+    return keys[0] if len(keys) == 1 else list(map(KEY_SEPARATOR.join, zip(*keys)))
+
+
 # -- writing --------------------------------------------------------------------------------------
-def _boolean(value) -> str:
-    return "" if value is None else "true" if value else "false"
+# Cells are made a column at a time (a comprehension per column, not a Python call per cell), and a row is
+# its cells joined. A cell is quoted, its quotes doubled, when it holds a comma, a double quote or a line
+# feed: what the csv module does with QUOTE_MINIMAL and LF line ends (carriage returns, like every control
+# character, are refused by the checks), written out so that the bytes do not depend on Python's version.
+NEEDS_QUOTES = re.compile(r'[,"\n]')
 
 
-def _number(value) -> str:
-    if value is None:
-        return ""
-    kind = type(value)  # the usual cases first (a bool is not of type int, and format_number refuses it)
-    if kind is int:
-        return str(value)
-    if kind is float and not value.is_integer():
-        return repr(value)
-    return format_number(value)
+def _quoted(cell: str) -> str:
+    return '"' + cell.replace('"', '""') + '"'
 
 
-# The one way a value of each Table Schema type is written in a CSV cell.
-FORMAT_CELL = {"boolean": _boolean, "integer": _number, "number": _number}
+def _text_cells(column) -> list[str]:
+    try:
+        joined = "".join(column)  # every cell is text: nothing to convert
+    except TypeError:
+        column = [v if type(v) is str else "" if v is None else str(v) for v in column]
+        joined = "".join(column)
+    if NEEDS_QUOTES.search(joined):
+        return [_quoted(cell) if NEEDS_QUOTES.search(cell) else cell for cell in column]
+    return column
+
+
+def _number_cells(column) -> list[str]:
+    # the usual cases inline (a bool is not of type int, and format_number refuses it)
+    return ["" if v is None else str(v) if type(v) is int else repr(v) if type(v) is float and not v.is_integer()
+            else format_number(v) for v in column]
+
+
+def _boolean_cells(column) -> list[str]:
+    return ["" if v is None else "true" if v else "false" for v in column]
+
+
+# The one way a value of each Table Schema type is written in a CSV cell (any other type: as text).
+FORMAT_COLUMN = {"boolean": _boolean_cells, "integer": _number_cells, "number": _number_cells}
 
 
 def utf8_lengths(texts: list[str]) -> array:
@@ -445,59 +514,72 @@ def csv_lines(name: str, rows, consume: bool = False) -> list[str]:
     width = len(field_names(name))
     if set(map(len, rows)) - {width}:
         raise ValueError(f"table {name}: a row of {next(len(r) for r in rows if len(r) != width)} cells for {width} fields")
-    converted = [(i, FORMAT_CELL[f["type"]]) for i, f in enumerate(table_schema(name)["fields"])
-                 if f["type"] in FORMAT_CELL]
-    if converted and rows:
-        columns = list(zip(*rows))  # a column at a time: the cells to format, without a Python loop per row
-        rows.clear()
-        for i, write in converted:
-            columns[i] = map(write, columns[i])
-        rows = zip(*columns)
-    lines = []
-    # csv writes a string as it is and None as an empty cell, and gives the file one write per row: the
-    # lines are collected as written.
-    csv.writer(_Lines(lines), lineterminator="\n", quoting=csv.QUOTE_MINIMAL).writerows(rows)
-    return lines
+    columns = list(zip(*rows)) or [()] * width
+    rows.clear()
+    return column_lines(name, columns)
 
 
-class _Lines:
-    def __init__(self, lines: list):
-        self.write = lines.append
+def column_lines(name: str, columns: list) -> list[str]:
+    """A table's columns (in field order, of equal length) as CSV lines, each ending with LF. Empties columns."""
+    fields = table_schema(name)["fields"]
+    cells = []
+    for field in fields:
+        cells.append(FORMAT_COLUMN.get(field["type"], _text_cells)(columns.pop(0)))
+    cells[-1] = [cell + "\n" for cell in cells[-1]]
+    return list(map(",".join, zip(*cells)))
 
 
 # Rows are formatted and encoded this many at a time: of a large table, only a chunk's cells and lines are held.
 CHUNK = 1 << 16
-# The sort key of an item whose row is made as it is written (see owned_rows): the key of that row.
-ITEM_KEYS = {"claims": lambda claim: value_key(claim.id),
-             "changes": lambda change: row_key((change.event.id, change.record_type, change.record_id))}
+# The key values, as columns, of items whose rows are made as they are written (see owned_rows): those of
+# their rows.
+ITEM_KEY_COLUMNS = {"claims": lambda claims: [[c.id for c in claims]],
+                    "changes": lambda changes: [[c.event.id for c in changes], [c.record_type for c in changes],
+                                                [c.record_id for c in changes]]}
 
 
-def make_table(name: str, owned: list, row_of=None) -> Table:
-    """A table from (owner, row) pairs, or, given row_of, from (owner, item) pairs whose rows row_of makes as
-    they are written (the rows of the largest tables are then never all held): rows sorted by primary key and
-    written as CSV. It empties owned as it goes."""
-    key = ITEM_KEYS[name] if row_of else key_of(name)
-    keyed = sorted(((key(x), owner, x) for owner, x in owned), key=operator.itemgetter(0))
+def key_columns(name: str, rows: list) -> list[list]:
+    """The key values of rows (sequences in field order), as columns."""
+    names = field_names(name)
+    return [[row[p] for row in rows] for p in (names.index(k) for k in table_schema(name)["primaryKey"])]
+
+
+def rows_of(columns_of, items: list) -> list[tuple]:
+    """The rows that columns_of (see owned_rows) makes of items."""
+    return list(zip(*columns_of(items)))
+
+
+def make_table(name: str, owned: list, columns_of=None) -> Table:
+    """A table from (owner, row) pairs, or, given columns_of, from (owner, item) pairs whose rows columns_of
+    makes, a column at a time, as they are written (the rows of the largest tables are then never all held):
+    rows sorted by primary key and written as CSV. It empties owned as it goes."""
+    owners, items = [o for o, _ in owned], [x for _, x in owned]
     owned.clear()
-    keys, owners, items = Keys([k for k, _, _ in keyed]), [o for _, o, _ in keyed], [x for _, _, x in keyed]
-    del keyed
+    keys = sort_keys(ITEM_KEY_COLUMNS[name](items) if columns_of else key_columns(name, items))
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    keys = Keys([keys[i] for i in order])
+    owners = [owners[i] for i in order]
+    items = [items[i] for i in order]
+    del order
     content, lengths = io.BytesIO(), array("L")
     content.write(header(name))
     for start in range(0, len(items), CHUNK):
         chunk = items[start:start + CHUNK]
         items[start:start + CHUNK] = [None] * len(chunk)  # let go of rows once written
-        lines = csv_lines(name, list(map(row_of, chunk)) if row_of else chunk, consume=True)
-        lengths.extend(utf8_lengths(lines))
-        content.write("".join(lines).encode("utf-8"))
+        lines = column_lines(name, columns_of(chunk)) if columns_of else csv_lines(name, chunk, consume=True)
+        text = "".join(lines)
+        lengths.extend(map(len, lines) if text.isascii() else utf8_lengths(lines))
+        content.write(text.encode("utf-8"))
     return Table(name, keys, owners, lengths, content.getvalue())
 
 
 def owned_rows(state: State):
-    """(table name, [(owner, row or item)], row_of) for every table, one kind of record at a time, so that only
-    one kind's rows are held as Python objects at once; the largest table first, while no other is held.
-    row_of is None when the pairs hold rows; for claims and changes it makes an item's row (make_table)."""
+    """(table name, [(owner, row or item)], columns_of) for every table, one kind of record at a time, so that
+    only one kind's rows are held as Python objects at once; the largest table first, while no other is held.
+    columns_of is None when the pairs hold rows; for claims and changes it makes the rows of a list of items,
+    as columns (make_table)."""
     projection = Projection(state)
-    yield "changes", [("", c) for c in state.changes], projection.change
+    yield "changes", [("", c) for c in state.changes], projection.change_columns
     for kind, attribute in KINDS.items():
         ids = getattr(state, attribute)
         if kind == "launch":
@@ -525,17 +607,18 @@ def _launch_rows(projection: Projection, ids):
     yield "firings", firings, None
     del launches, firings
     yield "claims", [(launch_id, claim) for launch_id in ids for claim in projection.claims(launch_id)], \
-        lambda claim: projection.claim_row(claim, claim.id in used)
+        lambda claims: projection.claim_columns(claims, used)
 
 
 def render_tables(state: State) -> dict[str, Table]:
     """Every table, in the package's order."""
-    tables = {name: make_table(name, owned, row_of) for name, owned, row_of in owned_rows(state)}
+    tables = {name: make_table(name, owned, columns_of) for name, owned, columns_of in owned_rows(state)}
     return {name: tables[name] for name in TABLES}
 
 
 def project(state: State):
     """Every table's name and rows (unsorted) as dicts of Python values keyed by field name (for tests)."""
-    for name, owned, row_of in owned_rows(state):
+    for name, owned, columns_of in owned_rows(state):
         names = field_names(name)
-        yield name, [dict(zip(names, row_of(x) if row_of else x)) for _, x in owned]
+        rows = rows_of(columns_of, [x for _, x in owned]) if columns_of else [x for _, x in owned]
+        yield name, [dict(zip(names, row)) for row in rows]

@@ -138,7 +138,7 @@ def test_rows_sort_as_text_and_numbers_would():
 
     import pytest
 
-    from dprk_timeline.tables import DIGITS, natural_key, value_key
+    from dprk_timeline.tables import DIGITS, natural_key, value_key, value_keys
 
     def as_tuple(value):
         parts = DIGITS.split(value)
@@ -166,10 +166,15 @@ def test_rows_sort_as_text_and_numbers_would():
     assert value_key(42) == natural_key("42")
     with pytest.raises(ValueError, match="NUL"):
         value_key("a\x001")
+    # and the keys of a whole column, made in one comprehension
+    column = values + ["party-5047", "cs/12.3", "cs/12.03", "1986-02-26-10", 42, 7]
+    assert value_keys(column) == [natural_key(str(value)) for value in column]
+    with pytest.raises(ValueError, match="NUL"):
+        value_keys(["a", "a\x001"])
 
 
 def test_rows_made_as_they_are_written_sort_by_their_rows_keys(tmp_path):
-    """Claims and changes are sorted by a key of the item (tables.ITEM_KEYS) before their rows are made: it is
+    """Claims and changes are sorted by a key of the item (tables.ITEM_KEY_COLUMNS) before their rows are made: it is
     the key of the row, for every item of the real log and of a synthetic one with retractions and merges."""
     import sys
 
@@ -184,11 +189,13 @@ def test_rows_made_as_they_are_written_sort_by_their_rows_keys(tmp_path):
         engine = Replay()
         build.read_and_fold(root, set(), lambda c: engine.run([c]))
         seen = set()
-        for name, owned, row_of in tables.owned_rows(engine.state):
-            if row_of:
+        for name, owned, columns_of in tables.owned_rows(engine.state):
+            if columns_of:
                 seen.add(name)
                 row_key = tables.key_of(name)
-                assert owned and all(tables.ITEM_KEYS[name](x) == row_key(row_of(x)) for _, x in owned)
+                items = [x for _, x in owned]
+                rows = tables.rows_of(columns_of, items)
+                assert owned and tables.sort_keys(tables.ITEM_KEY_COLUMNS[name](items)) == [row_key(row) for row in rows]
         assert seen == {"claims", "changes"}
 
 
