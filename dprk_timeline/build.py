@@ -22,17 +22,19 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import event_schema, incremental, log, snapshot
-from .charts import render_charts
+from .charts import CHART_TABLES, render_charts
 from .codebook import render_codebook, summarise
+from .helper import Helper
 from .incremental import Fallback
 from .package import render_descriptor
 from .problems import CheckFailed, Problem
 from .replay import State, replay
-from .tables import TABLES, Table, render_tables
+from .tables import TABLES, Table, rendered_tables
 
 LAYERS = ["event files", "log integrity", "tables", "expectations", "drift"]
 CLOCK_SKEW = dt.timedelta(minutes=10)
@@ -41,7 +43,6 @@ CLOCK_SKEW = dt.timedelta(minutes=10)
 @dataclass
 class Result:
     layers: list[tuple[str, str, str]] = field(default_factory=list)   # (layer, ok or skipped, what was checked)
-    files: dict[str, bytes] = field(default_factory=dict)          # relative path -> bytes
     rows: dict[str, int] = field(default_factory=dict)             # table -> rows
     changesets: int = 0
     events: int = 0
@@ -327,12 +328,50 @@ def _resource_problems(report, directory: Path) -> tuple[int, list[Problem]]:
 
 
 # -- the whole build -----------------------------------------------------------------------------
-def render_package(state: State) -> tuple[dict[str, bytes], dict[str, Table], dict]:
+def render_package(state: State, helper: Helper | None = None, folder: Path | None = None) \
+        -> tuple[Mapping[str, bytes], dict[str, Table], dict]:
     """Every output file, by path relative to the package root, the rendered tables and their summaries
-    (codebook.summarise)."""
-    tables = render_tables(state)
-    files, summaries = finish_package(state, {name: table.content for name, table in tables.items()})
-    return files, tables, summaries
+    (codebook.summarise). helper: a process (helper.py) that draws the charts meanwhile. folder: write the
+    files there as they are made, rather than hold them (the mapping returned then reads each file when asked:
+    Written)."""
+    tables, charts = {}, None
+    for name, table in rendered_tables(state, folder):
+        tables[name] = table
+        if charts is None and CHART_TABLES <= tables.keys():
+            csvs = {name: _content(tables[name], folder) for name in CHART_TABLES}
+            charts = helper.submit(render_charts, csvs) if helper else render_charts(csvs)
+            del csvs
+    tables = {name: tables[name] for name in TABLES}
+    summaries = {name: table.summary for name, table in tables.items()}
+    csvs = {name: table.content for name, table in tables.items()}
+    files, summaries = finish_package(state, csvs, charts if helper is None else charts.result(), summaries)
+    if folder is None:
+        return files, tables, summaries
+    write_files(folder, {relative: content for relative, content in files.items() if content is not None})
+    return Written(folder, files), tables, summaries
+
+
+def _content(table: Table, folder: Path | None) -> bytes:
+    return table.content if table.content is not None else (folder / "data" / f"{table.name}.csv").read_bytes()
+
+
+class Written(Mapping):
+    """Output files written into a folder, by path relative to it, each read from disk when asked (the tables
+    of a large package are not held in memory)."""
+
+    def __init__(self, folder: Path, relatives):
+        self.folder, self.relatives = folder, list(relatives)
+
+    def __getitem__(self, relative: str) -> bytes:
+        if relative not in self.relatives:
+            raise KeyError(relative)
+        return (self.folder / relative).read_bytes()
+
+    def __iter__(self):
+        return iter(self.relatives)
+
+    def __len__(self) -> int:
+        return len(self.relatives)
 
 
 def finish_package(state: State, csvs: dict[str, bytes], charts: dict[str, bytes] | None = None,
@@ -359,12 +398,13 @@ def write_files(directory: Path, files: dict[str, bytes]) -> None:
         path.write_bytes(content)
 
 
-def committed_drift(root: Path, files: dict[str, bytes]) -> list[Problem]:
-    """Differences between the committed outputs and a fresh rebuild."""
+def committed_drift(root: Path, files: Mapping[str, bytes]) -> list[Problem]:
+    """Differences between the committed outputs and a fresh rebuild (read one file at a time)."""
     problems = []
     on_disk = {f"{folder}/{p.name}" for folder in ("data", "charts") if (root / folder).is_dir()
                for p in (root / folder).glob("*")}
-    for relative, content in sorted(files.items()):
+    for relative in sorted(files):
+        content = files[relative]
         path = root / relative
         if not path.exists():
             problems.append(Problem("drift", relative, "missing: run the build and commit its output"))
@@ -490,21 +530,24 @@ def _run_in_full(root: Path, *, write: bool, out: Path | None, base: str | None,
                  reported_by: str | None, today: dt.date | None, cache: Path | None, why: str | None = None) -> Result:
     """Every layer on the whole log and package. why: the reason a snapshot that fits could not be used."""
     result = Result()
-    with without_gc():
-        changesets, engine, problems = read_and_replay(root, result, None, as_of, reported_by)
-    state = engine.state
-    if why:
-        layer, status, what = result.layers[0]
-        result.layers[0] = (layer, status, f"{what} (read in full: {why})")
-    _layer_2(root, result, base, changesets, None, problems)
-    with without_gc():
-        files, tables, summaries = render_package(state)
-    result.files, result.rows = files, {name: table.rows for name, table in tables.items()}
     target = Path(out) if out else root
     target.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".build-", dir=target))
     try:
-        write_files(staging, files)
+        helper = Helper()  # forked first, while this process holds no replayed state
+        try:
+            with without_gc():
+                changesets, engine, problems = read_and_replay(root, result, None, as_of, reported_by)
+            state = engine.state
+            if why:
+                layer, status, what = result.layers[0]
+                result.layers[0] = (layer, status, f"{what} (read in full: {why})")
+            _layer_2(root, result, base, changesets, None, problems)
+            with without_gc():
+                files, tables, summaries = render_package(state, helper, staging)
+        finally:
+            helper.close()
+        result.rows = {name: table.rows for name, table in tables.items()}
         rows, problems = validate_package(staging)
         if problems:
             raise CheckFailed(LAYERS[2], problems)
@@ -525,10 +568,10 @@ def _run_in_full(root: Path, *, write: bool, out: Path | None, base: str | None,
             snapshot.save(cache, root / "events", changesets, engine, result.events, files, tables, facts, summaries)
         del tables, engine, state, changesets  # a second replay may follow (again)
 
-        def again():  # determinism: a second, independent replay must give the same bytes as were written
+        def again(folder: Path):  # determinism: a second, independent replay must give the same bytes as were written
             with without_gc():
                 changesets, _ = read_log(root)
-                return render_all(replay(changesets, consume=True)[0])
+                return render_package(replay(changesets, consume=True)[0], folder=folder)[0]
         return _finish(root, result, staging, files, write, out, again)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -553,7 +596,6 @@ def _run_on_snapshot(root: Path, resumed: snapshot.Snapshot, worker, *, write: b
         result.rows[name] = resumed.rows(name) + (len(delta.added) - len(delta.old) if delta else 0)
     changes = incremental.Changes(resumed, deltas)
     files, _ = finish_package(state, csvs, incremental.charts(changes, csvs), incremental.summaries(changes, result.rows))
-    result.files = files
     incremental.validate_rows(deltas, files["datapackage.json"], state)
     result.layers.append((LAYERS[2], "ok", f"{len(TABLES)} tables, {sum(result.rows.values())} rows "
                                            f"({sum(len(d.rows) for d in deltas.values())} new or changed checked; "
@@ -589,7 +631,11 @@ def _finish(root: Path, result: Result, staging: Path | None, files: dict[str, b
         result.layers.append((LAYERS[4], "skipped", "written on top of a verified snapshot (--full compares the "
                                                     "written files with a second, independent rebuild)"))
         return result
-    problems = committed_drift(root, again() if write else files)
+    if write:
+        with tempfile.TemporaryDirectory(prefix=".again-", dir=target) as folder:
+            problems = committed_drift(root, again(Path(folder)))
+    else:
+        problems = committed_drift(root, files)
     if problems:
         raise CheckFailed(LAYERS[4], problems)
     result.layers.append((LAYERS[4], "ok", "data/, charts/, datapackage.json and CODEBOOK.md equal a fresh rebuild"))

@@ -9,6 +9,7 @@ import pandas as pd
 from .load import frame
 from .tables import table_schema
 
+MAX_LABELS = 200  # launches of 2022 whose statements are counted on the timeline chart
 CLASS_ORDER = ["SRBM", "MRBM", "IRBM", "ICBM", "SLBM", "HGV", "SLV", "CM", "BM", "Unknown"]
 COLOURS = {"SRBM": "#4c72b0", "MRBM": "#55a868", "IRBM": "#dd8452", "ICBM": "#c44e52", "SLBM": "#8172b3",
            "HGV": "#937860", "SLV": "#da8bc3", "CM": "#8c8c8c", "BM": "#ccb974", "Unknown": "#bbbbbb"}
@@ -85,18 +86,22 @@ def timeline_2022(csvs: dict[str, bytes]) -> bytes:
         rows = year[year["cls"] == cls]
         ax.scatter(rows["korea_date"], [1] * len(rows), s=30 + 25 * rows["statements"], color=COLOURS[cls],
                    alpha=0.85, label=cls, edgecolors="white", linewidths=0.5, zorder=3)
-    for _, launch in year[year["statements"] > 0].iterrows():
-        ax.annotate(f"{launch['statements']}", (launch["korea_date"], 1), xytext=(0, 12), textcoords="offset points",
-                    ha="center", fontsize=7, color="#333333")
+    answered = year[year["statements"] > 0]
+    if len(answered) <= MAX_LABELS:  # beyond that many a year, the figures would only overlap
+        for _, launch in answered.iterrows():
+            ax.annotate(f"{launch['statements']}", (launch["korea_date"], 1), xytext=(0, 12),
+                        textcoords="offset points", ha="center", fontsize=7, color="#333333")
     styles = {"designation": ("#4c72b0", "sanctions designation"), "amendment": ("#8c8c8c", "sanctions amendment"),
               "delisting": ("#8c8c8c", "sanctions delisting"), "proposal": ("#55a868", "proposal at the UN"),
               "proposal_blocked": ("#c44e52", "proposal blocked"), "veto": ("#c44e52", "veto at the UN")}
+    # one set of lines per kind of action and authority (OFAC's reach higher), in the order of their first date
+    actions = actions.sort_values("date", kind="stable").assign(
+        level=lambda d: d["authority_id"].eq("us-ofac").map({True: 0.55, False: 0.35}))
     seen = set()
-    for _, action in actions.sort_values("date").iterrows():
-        colour, label = styles[action["action"]]
-        level = 0.55 if action["authority_id"] == "us-ofac" else 0.35
-        ax.vlines(action["date"], 0.2, level, color=colour, linewidth=1.5,
-                  label=None if label in seen else label, zorder=2)
+    for (kind, level), group in actions.groupby(["action", "level"], sort=False):
+        colour, label = styles[kind]
+        ax.vlines(group["date"], 0.2, level, color=colour, linewidth=1.5, label=None if label in seen else label,
+                  zorder=2)
         seen.add(label)
     ax.set_ylim(0, 1.5)
     ax.set_yticks([0.45, 1], ["sanctions", "launches"])
@@ -111,6 +116,7 @@ def timeline_2022(csvs: dict[str, bytes]) -> bytes:
 
 
 CHARTS = {"charts/launches-per-year.svg": per_year, "charts/timeline-2022.svg": timeline_2022}
+CHART_TABLES = {"launches", "firings", "launch_statements", "sanctions"}  # the tables the charts read
 
 
 def render_charts(csvs: dict[str, bytes]) -> dict[str, bytes]:

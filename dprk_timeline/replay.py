@@ -72,9 +72,9 @@ class State:
     sanctions: dict[str, dict] = field(default_factory=dict)
     parties: dict[str, dict] = field(default_factory=dict)
     context: dict[str, dict] = field(default_factory=dict)
-    retired: dict[str, tuple[str, str]] = field(default_factory=dict)  # "kind:id" -> (how, into)
+    # "kind:id" -> (how, into, the event that had registered it): an ID is never used again
+    retired: dict[str, tuple[str, str, Event]] = field(default_factory=dict)
     changes: list[Change] = field(default_factory=list)
-    registered_by: dict[str, Event] = field(default_factory=dict)     # "kind:id" -> event
     last_recorded_at: str = ""
 
 
@@ -128,23 +128,27 @@ class Replay:
         self.reported_by = reported_by
         self.now = now
         self.order = 0
-        self.hidden: set[str] = set()
+        self.hidden: dict[str, Event | None] = {}  # reported_by: "kind:id" of records not public yet -> launch event
         # Indexes, so that retracting or merging a record does not scan every claim, statement and sanction:
         self.claims_of: dict[str, list[str]] = {}               # launch ID -> IDs of its claims
-        self.linked_from: dict[tuple[str, str], set] = {}        # (field, ID) -> records that may name it there
+        self.linked_from: dict[tuple[str, str], list] = {}       # (field, ID) -> records that may name it there
         # of an engine restored from a snapshot: "kind:ID" of each lookup that the stored state names (mentions)
         self.stored_names = None
         self._maps = self._handlers = None
+        self.details = {}  # the claims' attributes, in order -> the detail of their entry in the history
 
     def index_links(self, table: str, record_id: str, fields: dict) -> None:
         """Note that the record of state.<table> may name these IDs in its link fields (from now on; a record
         that drops a link stays noted, and unlink looks at what it holds when the time comes)."""
         if table not in ("statements", "sanctions"):
             return
-        for name in (*LINK_FIELDS.values(), "refers_to"):
+        linking = (table, record_id)  # one tuple for all its links, and a list rather than a set per link: most
+        for name in (*LINK_FIELDS.values(), "refers_to"):  # IDs are named by one record, and a set costs 4 times more
             values = fields.get(name)
             for value in ([values] if isinstance(values, str) else values or []):
-                self.linked_from.setdefault((name, value), set()).add((table, record_id))
+                linked = self.linked_from.setdefault((name, value), [])
+                if linking not in linked:
+                    linked.append(linking)
 
     # -- reporting -------------------------------------------------------------------------
     def problem(self, event: Event, pointer: str, reason: str) -> None:
@@ -169,7 +173,7 @@ class Replay:
             return False  # exists, but not yet public at the reported_by date: drop silently
         retired = self.state.retired.get(f"{kind}:{record_id}")
         if retired:
-            how, into = retired
+            how, into, _ = retired
             hint = f" (it was {how}" + (f" into {into})" if into else ")")
         else:
             hint = " (register it in an earlier event)" if kind in LOOKUP_KINDS else ""
@@ -227,14 +231,23 @@ class Replay:
                 changeset.body = {key: value for key, value in changeset.body.items() if key != "events"}
         return self.state
 
+    def registered(self, kind: str, record_id: str) -> Event | None:
+        """The event that registered the record of this kind and ID, whether it is still there or was retracted or
+        merged since (with reported_by, a launch not public yet may have one too); None if none did."""
+        record = self.maps()[kind].get(record_id)
+        if record is not None:
+            return record if kind == "launch" else record["event"]
+        retired = self.state.retired.get(f"{kind}:{record_id}")
+        return retired[2] if retired else self.hidden.get(f"{kind}:{record_id}")
+
     def register(self, event: Event, kind: str) -> dict | None:
         """Register a record: its ID must be new. Returns the stored fields, or None."""
         attr, id_field = RECORDS[kind]
         body = event.body
         record_id = body[id_field]
         key = f"{kind}:{record_id}"
-        if key in self.state.registered_by or key in self.hidden:
-            first = self.state.registered_by.get(key)
+        first = self.registered(kind, record_id)
+        if first is not None or key in self.hidden:
             where = f" by {first.changeset.file} {first.label}" if first else ""
             self.problem(event, "/" + id_field, f"{kind.replace('_', ' ')} {record_id!r} is already registered{where}")
             return None
@@ -246,7 +259,7 @@ class Replay:
                     if value not in maps[ref_kind]:  # the pointer is written only for a problem
                         self.need(event, f"/{name}" + (f"/{i}" if listed else ""), ref_kind, value)
         if kind not in LOOKUP_KINDS and not self.public(body["source"]):
-            self.hidden.add(key)
+            self.hidden[key] = None
             return None
         record = dict(body)
         del record["type"]
@@ -256,7 +269,6 @@ class Replay:
         maps[kind][record_id] = record
         if kind in LINKING:
             self.index_links(attr, record_id, record)
-        self.state.registered_by[key] = event
         self.state.changes.append(Change(event, kind, record_id, "created", "", "", record.get("source", "")))
         return record
 
@@ -277,17 +289,18 @@ class Replay:
     def check_dated(self, event: Event, body: dict) -> None:
         precision = body.get("date_precision", "day")
         date = body["date"]
-        day = dt.date.fromisoformat(date)
-        if precision == "month" and day.day != 1:
+        if precision == "month" and dt.date.fromisoformat(date).day != 1:
             self.problem(event, "/date", f"with date_precision month, date is the 1st of the month, not {date}")
-        if precision == "week" and day.weekday() != 0:
+        if precision == "week" and dt.date.fromisoformat(date).weekday() != 0:
             self.problem(event, "/date", f"with date_precision week, date is the Monday that starts it, not {date}")
-        self.not_after_recording(event, "/date", date, "date")
+        if date[:10] > self.recorded_day:
+            self.not_after_recording(event, "/date", date, "date")
 
     def on_statement(self, event):
         self.check_dated(event, event.body)
+        found = len(self.problems)
         record = self.register(event, "statement")
-        if record is not None:
+        if record is not None and (self.reported_by or len(self.problems) > found):
             self.drop_hidden_links(record)
 
     def on_sanction(self, event):
@@ -297,8 +310,9 @@ class Replay:
             self.problem(event, "/blocked_by", f"a {body['action']} names who blocked it")
         if body.get("blocked_by") and body["action"] not in ("proposal_blocked", "veto"):
             self.problem(event, "/blocked_by", "only proposal_blocked and veto actions have blocked_by")
+        found = len(self.problems)
         record = self.register(event, "sanction")
-        if record is not None:
+        if record is not None and (self.reported_by or len(self.problems) > found):
             self.drop_hidden_links(record)
 
     def on_party(self, event):
@@ -316,7 +330,8 @@ class Replay:
         self.register(event, "context")
 
     def drop_hidden_links(self, record: dict) -> None:
-        """With reported_by, links to records not public yet are left out (they are not errors)."""
+        """With reported_by, links to records not public yet are left out (they are not errors); as are links
+        that do not resolve (register found them: problems)."""
         for name, kind in (("launches", "launch"), ("sanctions", "sanction"), ("parties", "party")):
             if name in record:
                 record[name] = [v for v in record[name] if self.exists(kind, v)]
@@ -324,22 +339,25 @@ class Replay:
     # -- launches and claims -----------------------------------------------------------------
     def on_launch(self, event):
         launch_id = event.body["launch_id"]
-        if launch_id in self.state.launches or f"launch:{launch_id}" in self.state.retired:
-            first = self.state.registered_by[f"launch:{launch_id}"]
+        key = "launch:" + launch_id
+        state = self.state
+        if launch_id in state.launches or key in state.retired:
+            first = self.registered("launch", launch_id)
             self.problem(event, "/launch_id", f"launch {launch_id!r} already exists ({first.changeset.file} "
                                               f"{first.label}); add to it with a claims event")
             return
-        if not any(c["attribute"] in ("korea_date", "launched_at") for c in event.body["claims"]):
+        for claim in event.body["claims"]:
+            if claim["attribute"] == "korea_date" or claim["attribute"] == "launched_at":
+                break
+        else:
             self.problem(event, "/claims", "a new launch needs a korea_date or launched_at claim")
             return
         claims = self.add_claims(event, launch_id)
         if claims:
-            self.state.launches[launch_id] = event
-            self.state.registered_by[f"launch:{launch_id}"] = event
+            state.launches[launch_id] = event
             self.claims_change(event, launch_id, "created", claims)
-        elif f"launch:{launch_id}" not in self.state.registered_by:
-            self.hidden.add(f"launch:{launch_id}")
-            self.state.registered_by[f"launch:{launch_id}"] = event
+        elif key not in self.hidden:
+            self.hidden[key] = event
 
     def on_claims(self, event):
         launch_id = event.body["launch_id"]
@@ -347,7 +365,7 @@ class Replay:
             if f"launch:{launch_id}" in self.hidden:  # reported_by: the launch becomes public now
                 claims = self.add_claims(event, launch_id)
                 if claims:
-                    self.hidden.discard(f"launch:{launch_id}")
+                    del self.hidden[f"launch:{launch_id}"]
                     self.state.launches[launch_id] = event
                     self.claims_change(event, launch_id, "created", claims)
                 return
@@ -359,9 +377,11 @@ class Replay:
 
     def claims_change(self, event: Event, launch_id: str, change: str, claims: list[Claim]) -> None:
         """The history's entry for claims added to a launch (its words kept once, as the claims' are)."""
-        self.state.changes.append(Change(event, "launch", launch_id, change,
-                                         detail=intern(", ".join(sorted({c.attribute for c in claims}))),
-                                         source=event.body["source"]))
+        attributes = tuple(c.attribute for c in claims)
+        detail = self.details.get(attributes)
+        if detail is None:
+            detail = self.details[attributes] = intern(", ".join(sorted(set(attributes))))
+        self.state.changes.append(Change(event, "launch", launch_id, change, detail, "", event.body["source"]))
 
     def make_claim(self, event: Event, index: int | None, raw: dict, launch_id: str, claim_id: str,
                    default_source: str, default_claimant: str | None, position: int = 1) -> Claim | None:
@@ -544,13 +564,14 @@ class Replay:
                 self.problem(event, "/target", f"{kind.replace('_', ' ')} {record_id!r} is still used by {users[0]}{more}; "
                                                "it can be corrected, not retracted")
                 return
+        first = self.registered(kind, record_id)
         if kind == "launch":
             del self.state.launches[record_id]
             for claim_id in self.claims_of.pop(record_id, []):
                 del self.state.claims[claim_id]
         else:
             del getattr(self.state, RECORDS[kind][0])[record_id]
-        self.state.retired[f"{kind}:{record_id}"] = ("retracted", "")
+        self.state.retired[f"{kind}:{record_id}"] = ("retracted", "", first)
         self.unlink(kind, record_id)
         self.state.changes.append(Change(event, kind, record_id, "retracted", reason=body["reason"],
                                          source=body.get("source", "")))
@@ -623,6 +644,7 @@ class Replay:
             return
         if "source" in body and not self.public(body["source"]):
             return
+        first = self.registered(kind, old)
         if kind == "launch":
             del self.state.launches[old]
             moved = self.claims_of.pop(old, [])
@@ -638,7 +660,7 @@ class Replay:
             self.index_links("sanctions", new, kept)
         else:
             del self.state.parties[old]
-        self.state.retired[f"{kind}:{old}"] = ("merged", new)
+        self.state.retired[f"{kind}:{old}"] = ("merged", new, first)
         self.unlink(kind, old, into=new)
         self.state.changes.append(Change(event, kind, old, "merged", detail=f"into {new}", reason=body["reason"],
                                          source=body.get("source", "")))

@@ -28,7 +28,7 @@ import os
 import pickle
 import sqlite3
 import threading
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -103,7 +103,7 @@ def _link_of(text: str) -> tuple[str, str]:
 
 
 STATE_MAPS = ["sources", "actors", "sites", "missile_types", "launches", "claims", "statements", "sanctions",
-              "parties", "context", "retired", "registered_by"]
+              "parties", "context", "retired"]
 ENGINE_MAPS = {"claims_of": (str, str), "linked_from": (_link_key, _link_of)}
 
 
@@ -353,7 +353,7 @@ class _StoredNames:
         return self.db.execute("SELECT 1 FROM stored_names WHERE name = ?", (name,)).fetchone() is not None
 
 
-def save(folder: Path, events_dir: Path, changesets: list, engine, events: int, files: dict[str, bytes],
+def save(folder: Path, events_dir: Path, changesets: list, engine, events: int, files: Mapping[str, bytes],
          tables: dict, facts, summaries: dict) -> Path:
     """Write the snapshot of the engine that replayed these changesets (the whole log, in log order) and of
     the package rendered from it (files; tables: tables.Table objects with the keys, owners and lengths of
@@ -425,9 +425,9 @@ def _write_dependents(db: sqlite3.Connection, state) -> None:
     db.executemany("INSERT OR IGNORE INTO dependents VALUES (?, ?, ?)", lookup_dependents(state))
 
 
-def _write_package(db: sqlite3.Connection, files: dict[str, bytes], tables: dict) -> None:
+def _write_package(db: sqlite3.Connection, files: Mapping[str, bytes], tables: dict) -> None:
     db.execute("CREATE TABLE files (path TEXT PRIMARY KEY, content BLOB NOT NULL)")
-    db.executemany("INSERT INTO files VALUES (?, ?)", sorted(files.items()))
+    db.executemany("INSERT INTO files VALUES (?, ?)", ((path, files[path]) for path in sorted(files)))  # one at a time
     db.execute("CREATE TABLE counts (name TEXT PRIMARY KEY, rows INTEGER NOT NULL)")
     db.executemany("INSERT INTO counts VALUES (?, ?)", ((name, table.rows) for name, table in tables.items()))
     for name, table in tables.items():

@@ -92,17 +92,18 @@ class Projection:
         self.claims_of = claims_of
         self.rows = {name: operator.itemgetter(*field_names(name)) for name in TABLES}
 
-    def reconcile(self, claims: list[Claim], used: set) -> tuple[dict[str, Claim], set[str]]:
-        """Winning claim per attribute, and the attributes whose claims disagree."""
+    def reconcile(self, groups: dict[str, list[Claim]], used: set) -> tuple[dict[str, Claim], set[str]]:
+        """Winning claim per attribute, and the attributes whose claims disagree (groups: attribute -> its
+        current claims)."""
         chosen, disagreeing = {}, set()
-        by_attribute = {}
-        for claim in claims:
-            by_attribute.setdefault(claim.attribute, []).append(claim)
-        for attribute, group in by_attribute.items():
-            winner = chosen[attribute] = group[0] if len(group) == 1 else pick(group, self.kinds, self.published)
+        for attribute, group in groups.items():
+            if len(group) == 1:
+                winner = chosen[attribute] = group[0]
+            else:
+                winner = chosen[attribute] = pick(group, self.kinds, self.published)
+                if disagree(group):
+                    disagreeing.add(attribute)
             used.add(winner.id)
-            if len(group) > 1 and disagree(group):
-                disagreeing.add(attribute)
         return chosen, disagreeing
 
     # -- rows of one record, as lists in the order of the table's fields; no rows for a record gone --------
@@ -123,22 +124,37 @@ class Projection:
         claims_by_id = self.state.claims
         claims = [claim for claim in map(claims_by_id.__getitem__, self.claims_of.get(launch_id, ()))
                   if claim.status == "current"]
+        scopes = {}  # missile position (None: the launch as a whole) -> attribute -> current claims
+        for claim in claims:
+            scopes.setdefault(claim.missile, {}).setdefault(claim.attribute, []).append(claim)
         used = set()
-        launch_level = [c for c in claims if c.missile is None]
-        counts, count_disagreement = self.reconcile([c for c in launch_level if c.attribute == "missile_count"], used)
+        launch_level = scopes.get(None, {})
+        counts, count_disagreement = self.reconcile({"missile_count": launch_level["missile_count"]}
+                                                    if "missile_count" in launch_level else {}, used)
         count = counts["missile_count"].value if counts else None
-        positions = max([count or 0] + [c.missile for c in claims if c.missile])
-        # For one missile, "the launch" and "missile 1" are the same thing: pool their claims.
-        pooled = claims if positions == 1 else launch_level
-        chosen, disagreeing = self.reconcile([c for c in pooled if c.attribute != "missile_count"], used)
+        positions = max([count or 0] + [position for position in scopes if position])
+        if positions == 1:
+            # For one missile, "the launch" and "missile 1" are the same thing: pool their claims.
+            pooled = {}
+            for scope in (launch_level, scopes.get(1, {})):
+                for attribute, group in scope.items():
+                    pooled[attribute] = pooled.get(attribute, []) + group
+        else:
+            pooled = launch_level
+        pooled = {attribute: group for attribute, group in pooled.items() if attribute != "missile_count"}
+        chosen, disagreeing = self.reconcile(pooled, used)
         chosen.update(counts)
         disagreeing |= count_disagreement
         missile_rows = []
         for position in range(1, positions + 1):
-            own = claims if positions == 1 else [c for c in claims if c.missile == position]
-            picked, differ = self.reconcile([c for c in own if c.attribute in FIRING_ATTRIBUTES], used)
-            disagreeing |= differ
-            row = {"launch_id": launch_id, "position": position, "claim_count": len(own)}
+            if positions == 1:  # its claims are all the launch's, reconciled above
+                picked, claim_count = chosen, len(claims)
+            else:
+                own = scopes.get(position, {})
+                picked, differ = self.reconcile({a: g for a, g in own.items() if a in FIRING_ATTRIBUTES}, used)
+                disagreeing |= differ
+                claim_count = sum(map(len, own.values()))
+            row = {"launch_id": launch_id, "position": position, "claim_count": claim_count}
             for attribute, column in FIRING_COLUMNS:
                 row[column] = winner.value if (winner := picked.get(attribute)) else None
             missile_rows.append(row)
@@ -416,19 +432,18 @@ def sort_keys(columns: list) -> list[str]:
 NEEDS_QUOTES = re.compile(r'[,"\n]')
 
 
-def _quoted(cell: str) -> str:
-    return '"' + cell.replace('"', '""') + '"'
+def _quoted(cells: list[str]) -> list[str]:
+    if not NEEDS_QUOTES.search("".join(cells)):
+        return cells
+    return ['"' + cell.replace('"', '""') + '"' if NEEDS_QUOTES.search(cell) else cell for cell in cells]
 
 
 def _text_cells(column) -> list[str]:
     try:
-        joined = "".join(column)  # every cell is text: nothing to convert
+        "".join(column)  # every cell is text: nothing to convert
+        return column
     except TypeError:
-        column = [v if type(v) is str else "" if v is None else str(v) for v in column]
-        joined = "".join(column)
-    if NEEDS_QUOTES.search(joined):
-        return [_quoted(cell) if NEEDS_QUOTES.search(cell) else cell for cell in column]
-    return column
+        return [v if type(v) is str else "" if v is None else str(v) for v in column]
 
 
 def _number_cells(column) -> list[str]:
@@ -441,7 +456,8 @@ def _boolean_cells(column) -> list[str]:
     return ["" if v is None else "true" if v else "false" for v in column]
 
 
-# The one way a value of each Table Schema type is written in a CSV cell (any other type: as text).
+# The one way a value of each Table Schema type is written in a CSV cell (any other type: as text, quoted
+# where it must be; numbers and booleans never need quotes).
 FORMAT_COLUMN = {"boolean": _boolean_cells, "integer": _number_cells, "number": _number_cells}
 
 
@@ -456,6 +472,14 @@ class Keys:
     def __init__(self, keys: list[str]):
         self.ends = array("Q", accumulate(utf8_lengths(keys)))
         self.blob = "".join(keys).encode("utf-8")
+
+    @classmethod
+    def in_order(cls, keys: list[str], order: list[int]) -> "Keys":
+        """The keys in this order (without a second list of them)."""
+        made = cls.__new__(cls)
+        made.ends = array("Q", accumulate(utf8_lengths(map(keys.__getitem__, order))))
+        made.blob = "".join(map(keys.__getitem__, order)).encode("utf-8")
+        return made
 
     def __len__(self) -> int:
         return len(self.ends)
@@ -472,17 +496,25 @@ class Keys:
 
 @dataclass
 class Table:
-    """A rendered table: CSV bytes with its rows sorted by primary key, and for each row its sort key, its
-    owner (the record that made it) and its length in bytes (what a snapshot keeps to find it again)."""
+    """A rendered table: CSV bytes with its rows sorted by primary key (content; None when written to a file
+    instead), and for each row its sort key, its owner (the record that made it) and its length in bytes (what
+    a snapshot keeps to find it again); and for the codebook, the first value given in each column with its
+    row (0 is the first row)."""
     name: str
     keys: Keys
     owners: list[str]
     lengths: array
-    content: bytes
+    content: bytes | None
+    examples: dict[str, tuple[str, int]]
 
     @property
     def rows(self) -> int:
         return len(self.keys)
+
+    @property
+    def summary(self) -> tuple[int, dict[str, tuple[str, int]]]:
+        """What codebook.summarise tells of the table's CSV."""
+        return self.rows, self.examples
 
     def places(self):
         """(sort key as UTF-8, owner, first byte, length) of each row, in order."""
@@ -519,12 +551,17 @@ def csv_lines(name: str, rows, consume: bool = False) -> list[str]:
     return column_lines(name, columns)
 
 
-def column_lines(name: str, columns: list) -> list[str]:
-    """A table's columns (in field order, of equal length) as CSV lines, each ending with LF. Empties columns."""
-    fields = table_schema(name)["fields"]
+def column_lines(name: str, columns: list, examples: dict | None = None, first_row: int = 0) -> list[str]:
+    """A table's columns (in field order, of equal length) as CSV lines, each ending with LF. Empties columns.
+    examples: for each column not in it yet, its first value given here, with its row (first_row + place)."""
     cells = []
-    for field in fields:
-        cells.append(FORMAT_COLUMN.get(field["type"], _text_cells)(columns.pop(0)))
+    for field in table_schema(name)["fields"]:
+        formatted = FORMAT_COLUMN.get(field["type"], _text_cells)(columns.pop(0))
+        if examples is not None and field["name"] not in examples:
+            given = next(filter(None, formatted), None)
+            if given is not None:
+                examples[field["name"]] = (given, first_row + formatted.index(given))
+        cells.append(formatted if field["type"] in FORMAT_COLUMN else _quoted(formatted))
     cells[-1] = [cell + "\n" for cell in cells[-1]]
     return list(map(",".join, zip(*cells)))
 
@@ -549,76 +586,106 @@ def rows_of(columns_of, items: list) -> list[tuple]:
     return list(zip(*columns_of(items)))
 
 
-def make_table(name: str, owned: list, columns_of=None) -> Table:
-    """A table from (owner, row) pairs, or, given columns_of, from (owner, item) pairs whose rows columns_of
-    makes, a column at a time, as they are written (the rows of the largest tables are then never all held):
-    rows sorted by primary key and written as CSV. It empties owned as it goes."""
-    owners, items = [o for o, _ in owned], [x for _, x in owned]
-    owned.clear()
+def _sorted_order(keys: list[str]) -> list[int]:
+    return sorted(range(len(keys)), key=keys.__getitem__)
+
+
+def make_table(name: str, owners: list[str], items: list, columns_of=None, path: Path | None = None) -> Table:
+    """A table from rows (sequences in field order) and the owner of each, or, given columns_of, from items
+    whose rows columns_of makes, a column at a time, as they are written (the rows of the largest tables are
+    then never all held): rows sorted by primary key and written as CSV, to the file at path if given. It
+    empties items (so that rows go once written)."""
     keys = sort_keys(ITEM_KEY_COLUMNS[name](items) if columns_of else key_columns(name, items))
-    order = sorted(range(len(keys)), key=keys.__getitem__)
-    keys = Keys([keys[i] for i in order])
-    owners = [owners[i] for i in order]
-    items = [items[i] for i in order]
+    order = _sorted_order(keys)
+    keys = Keys.in_order(keys, order)
+    owners, rows = [owners[i] for i in order], [items[i] for i in order]
+    items.clear()
     del order
-    content, lengths = io.BytesIO(), array("L")
-    content.write(header(name))
-    for start in range(0, len(items), CHUNK):
-        chunk = items[start:start + CHUNK]
-        items[start:start + CHUNK] = [None] * len(chunk)  # let go of rows once written
-        lines = column_lines(name, columns_of(chunk)) if columns_of else csv_lines(name, chunk, consume=True)
-        text = "".join(lines)
-        lengths.extend(map(len, lines) if text.isascii() else utf8_lengths(lines))
-        content.write(text.encode("utf-8"))
-    return Table(name, keys, owners, lengths, content.getvalue())
+
+    def chunks(examples):
+        for start in range(0, len(rows), CHUNK):
+            chunk = rows[start:start + CHUNK]
+            rows[start:start + CHUNK] = [None] * len(chunk)  # let go of rows once written
+            yield column_lines(name, columns_of(chunk) if columns_of else list(zip(*chunk)), examples, start)
+    return _written(name, keys, owners, chunks, path)
+
+
+def _written(name: str, keys: Keys, owners: list[str], chunks, path: Path | None) -> Table:
+    """The table whose rows (in order, with these sort keys and owners) chunks(examples) gives as CSV lines,
+    written to the file at path (if given) as they come."""
+    lengths, examples = array("L"), {}
+    with (open(path, "wb") if path else io.BytesIO()) as out:
+        out.write(header(name))
+        for lines in chunks(examples):
+            text = "".join(lines)
+            lengths.extend(map(len, lines) if text.isascii() else utf8_lengths(lines))
+            out.write(text.encode("utf-8"))
+        content = None if path else out.getvalue()
+    return Table(name, keys, owners, lengths, content,
+                 {column: examples[column] for column in field_names(name) if column in examples})
 
 
 def owned_rows(state: State):
-    """(table name, [(owner, row or item)], columns_of) for every table, one kind of record at a time, so that
-    only one kind's rows are held as Python objects at once; the largest table first, while no other is held.
-    columns_of is None when the pairs hold rows; for claims and changes it makes the rows of a list of items,
-    as columns (make_table)."""
+    """(table name, owners, rows or items, columns_of) for every table, one kind of record at a time, so that
+    only one kind's rows are held as Python objects at once: the largest table first, while no other is held,
+    then those the charts are drawn from (CHART_TABLES), then the rest. columns_of is None when the list holds
+    rows; for claims and changes it makes the rows of a list of items, as columns (make_table). owners: the
+    record that made each row (its ID; none for the history of changes)."""
     projection = Projection(state)
-    yield "changes", [("", c) for c in state.changes], projection.change_columns
-    for kind, attribute in KINDS.items():
-        ids = getattr(state, attribute)
-        if kind == "launch":
-            yield from _launch_rows(projection, ids)
-            continue
-        owned = {name: [] for name in OWNED[kind]}
-        make = getattr(projection, kind)
-        for record_id in ids:
-            for name, rows in make(record_id).items():
-                owned[name] += [(record_id, row) for row in rows]
-        for name, rows in owned.items():
-            yield name, rows, None
-        del owned
+    yield "changes", [""] * len(state.changes), list(state.changes), projection.change_columns
+    used = set()  # the claims that give a launch's or a firing's value, shown in the claims' rows
+    yield from _launch_rows(projection, state.launches, used)
+    later = [kind for kind in KINDS if kind not in ("launch", "statement", "sanction")]
+    for kind in ("statement", "sanction"):
+        yield from _record_rows(projection, kind)
+    owners = [launch_id for launch_id in state.launches for _ in projection.claims_of.get(launch_id, ())]
+    yield "claims", owners, [claim for launch_id in state.launches for claim in projection.claims(launch_id)], \
+        lambda claims: projection.claim_columns(claims, used)
+    for kind in later:
+        yield from _record_rows(projection, kind)
 
 
-def _launch_rows(projection: Projection, ids):
-    """The rows of launches and firings, then the claims (whose rows show which claims these used)."""
-    launches, firings, used = [], [], set()
+def _launch_rows(projection: Projection, ids, used: set):
+    """The rows of launches and firings; the claims they use are added to used."""
+    launches, firings, owners = [], [], []
     for launch_id in ids:
         launch, missiles, chosen = projection.launch_parts(launch_id)
-        launches.append((launch_id, launch))
-        firings += [(launch_id, row) for row in missiles]
+        launches.append(launch)
+        firings += missiles
+        owners += [launch_id] * len(missiles)
         used |= chosen
-    yield "launches", launches, None
-    yield "firings", firings, None
-    del launches, firings
-    yield "claims", [(launch_id, claim) for launch_id in ids for claim in projection.claims(launch_id)], \
-        lambda claims: projection.claim_columns(claims, used)
+    yield "launches", list(ids), launches, None
+    yield "firings", owners, firings, None
+
+
+def _record_rows(projection: Projection, kind: str):
+    owned = {name: ([], []) for name in OWNED[kind]}
+    make = getattr(projection, kind)
+    for record_id in getattr(projection.state, KINDS[kind]):
+        for name, rows in make(record_id).items():
+            owners, made = owned[name]
+            owners += [record_id] * len(rows)
+            made += rows
+    yield from ((name, owners, rows, None) for name, (owners, rows) in owned.items())
+
+
+def rendered_tables(state: State, folder: Path | None = None):
+    """(name, Table) of every table as it is made, written to folder/data/<name>.csv if a folder is given (not
+    held in memory)."""
+    if folder:
+        (folder / "data").mkdir(parents=True, exist_ok=True)
+    for name, owners, items, columns_of in owned_rows(state):
+        yield name, make_table(name, owners, items, columns_of, folder / "data" / f"{name}.csv" if folder else None)
 
 
 def render_tables(state: State) -> dict[str, Table]:
     """Every table, in the package's order."""
-    tables = {name: make_table(name, owned, columns_of) for name, owned, columns_of in owned_rows(state)}
+    tables = dict(rendered_tables(state))
     return {name: tables[name] for name in TABLES}
 
 
 def project(state: State):
     """Every table's name and rows (unsorted) as dicts of Python values keyed by field name (for tests)."""
-    for name, owned, columns_of in owned_rows(state):
+    for name, _, items, columns_of in owned_rows(state):
         names = field_names(name)
-        rows = rows_of(columns_of, [x for _, x in owned]) if columns_of else [x for _, x in owned]
-        yield name, [dict(zip(names, row)) for row in rows]
+        yield name, [dict(zip(names, row)) for row in (rows_of(columns_of, items) if columns_of else items)]

@@ -189,14 +189,45 @@ def test_rows_made_as_they_are_written_sort_by_their_rows_keys(tmp_path):
         engine = Replay()
         build.read_and_fold(root, set(), lambda c: engine.run([c]))
         seen = set()
-        for name, owned, columns_of in tables.owned_rows(engine.state):
+        for name, owners, items, columns_of in tables.owned_rows(engine.state):
+            assert len(owners) == len(items)
             if columns_of:
                 seen.add(name)
                 row_key = tables.key_of(name)
-                items = [x for _, x in owned]
                 rows = tables.rows_of(columns_of, items)
-                assert owned and tables.sort_keys(tables.ITEM_KEY_COLUMNS[name](items)) == [row_key(row) for row in rows]
+                assert items and tables.sort_keys(tables.ITEM_KEY_COLUMNS[name](items)) == [row_key(row) for row in rows]
         assert seen == {"claims", "changes"}
+
+
+def test_a_helper_process_gives_the_same_package_and_the_summaries_are_the_codebooks(tmp_path):
+    """With a helper process (the charts drawn there), and written to a folder as it is made, the package is byte
+    for byte the one made in memory in one process; and each table's summary, gathered as it is written, is what
+    the codebook would read from its CSV. For the real log and a synthetic one with retractions and merges."""
+    import sys
+
+    from dprk_timeline import build
+    from dprk_timeline.codebook import summarise
+    from dprk_timeline.helper import Helper
+    from dprk_timeline.replay import Replay
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from benchmark import generate
+
+    generate(tmp_path / "synthetic", 3000)
+    for root in (ROOT, tmp_path / "synthetic"):
+        engine = Replay()
+        build.read_and_fold(root, set(), lambda c: engine.run([c]))
+        alone, tables, summaries = build.render_package(engine.state)
+        helper, folder = Helper(), tmp_path / f"{root.name}-package"
+        try:
+            written, _, _ = build.render_package(engine.state, helper, folder)
+            assert helper.process is not None and helper.pending == []  # the helper did its job
+        finally:
+            helper.close()
+        assert sorted(written) == sorted(alone) and {path: written[path] for path in written} == alone
+        assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.*")) == sorted(alone)
+        assert summaries == {name: summarise(table.content) for name, table in tables.items()}
+        assert sum(bool(examples) for _, examples in summaries.values()) >= 10
 
 
 def test_changesets_are_replayed_in_log_order_whatever_their_names_and_however_recorded_at_is_written(founding):

@@ -138,7 +138,7 @@ def test_after_many_merges_and_retractions_nothing_points_at_a_retired_record(tm
             assert not set(record.get("sanctions", [])) & retired["sanction"]
             assert not set(record.get("parties", [])) & retired["party"]
             assert record.get("refers_to") not in retired["sanction"]
-    merged_into = {into for how, into in state.retired.values() if how == "merged"}
+    merged_into = {into for how, into, _ in state.retired.values() if how == "merged"}
     linked = {v for table in (state.statements, state.sanctions) for r in table.values()
               for name in ("launches", "parties") for v in r.get(name, [])}
     assert merged_into & linked, "no link was repointed to a record that absorbed another"

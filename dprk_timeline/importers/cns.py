@@ -261,7 +261,8 @@ def plan_import(snapshot: Snapshot, state: State, source: dict) -> Plan:
     body = []
     events = group(snapshot.rows)
     taken = _launches_by_date(state)
-    reserved = {key.split(":", 1)[1] for key in state.registered_by if key.startswith("launch:")}
+    # every launch ID the log has given, to launches still there or retracted or merged since: never reused
+    reserved = set(state.launches) | {key.split(":", 1)[1] for key in state.retired if key.startswith("launch:")}
     new_by_date = defaultdict(list)
     for rows in events:
         if not any(r.key in place for r in rows):

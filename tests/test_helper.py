@@ -1,0 +1,47 @@
+"""The helper process (helper.py): jobs run there, in order, and their values come back; where it is gone, they
+run here."""
+import os
+
+import pytest
+
+from dprk_timeline.helper import Helper
+
+
+def echo(value):
+    return os.getpid(), value
+
+
+def fail(message):
+    raise ValueError(message)
+
+
+def test_jobs_run_in_the_helper_in_order_with_large_arguments_and_values_both_ways():
+    helper = Helper()
+    try:
+        big = b"x" * (8 << 20)  # larger than a pipe holds: the second is sent while the first's value waits
+        jobs = [helper.submit(echo, (n, big)) for n in range(3)]
+        values = [job.result() for job in jobs]
+    finally:
+        helper.close()
+    assert [value for _, value in values] == [(n, big) for n in range(3)]
+    assert {pid for pid, _ in values} != {os.getpid()} and len({pid for pid, _ in values}) == 1
+
+
+def test_a_failing_job_is_one_line_and_the_next_still_runs():
+    helper = Helper()
+    try:
+        failing, next_one = helper.submit(fail, "no such record"), helper.submit(echo, 1)
+        with pytest.raises(RuntimeError, match="fail failed in the helper process: ValueError: no such record"):
+            failing.result()
+        assert next_one.result()[1] == 1
+    finally:
+        helper.close()
+
+
+def test_jobs_of_a_helper_that_is_gone_run_here():
+    helper = Helper()
+    helper.process.kill()
+    helper.process.join()
+    job = helper.submit(echo, "still done")
+    assert job.result() == (os.getpid(), "still done")
+    helper.close()
