@@ -410,11 +410,25 @@ class _HeadKeys(dict):
         return key
 
 
+class _LengthMarks(dict):
+    """Length of a number's digits -> the character that stands for it in a key (see natural_key)."""
+
+    def __missing__(self, length: int) -> str:
+        mark = self[length] = chr(0x20 + length)
+        return mark
+
+
+_LENGTH_MARKS = _LengthMarks()
+
+
 def value_keys(values) -> list[str]:
     """value_key of each value: the same keys, made in one comprehension (no Python call for most values)."""
-    heads = _HeadKeys()
-    values = [v if type(v) is str else str(v) for v in values]
-    return [heads[h] + chr(0x20 + len(n := v[len(h):].lstrip("0"))) + n + "\0" if len(h := v.rstrip(NUMERALS)) < len(v)
+    heads, marks = _HeadKeys(), _LENGTH_MARKS
+    try:
+        "".join(values)  # all text, as IDs are
+    except TypeError:
+        values = [v if type(v) is str else str(v) for v in values]
+    return [f"{heads[h]}{marks[len(n := v[len(h):].lstrip('0'))]}{n}\0" if len(h := v.rstrip(NUMERALS)) < len(v)
             else heads[v] for v in values]
 
 
@@ -435,15 +449,22 @@ NEEDS_QUOTES = re.compile(r'[,"\n]')
 def _quoted(cells: list[str]) -> list[str]:
     if not NEEDS_QUOTES.search("".join(cells)):
         return cells
-    return ['"' + cell.replace('"', '""') + '"' if NEEDS_QUOTES.search(cell) else cell for cell in cells]
+    done = {}  # a column's texts often repeat (lists of attributes in the history): each is looked at once
+    return [done[cell] if cell in done else done.setdefault(cell, _quote(cell)) for cell in cells]
+
+
+def _quote(cell: str) -> str:
+    return '"' + cell.replace('"', '""') + '"' if NEEDS_QUOTES.search(cell) else cell
 
 
 def _text_cells(column) -> list[str]:
-    try:
-        "".join(column)  # every cell is text: nothing to convert
-        return column
-    except TypeError:
-        return [v if type(v) is str else "" if v is None else str(v) for v in column]
+    for cells in (column, ["" if v is None else v for v in column]):  # all text, or text and None: the usual cases
+        try:
+            "".join(cells)
+            return cells
+        except TypeError:
+            pass
+    return [v if type(v) is str else "" if v is None else str(v) for v in column]
 
 
 def _number_cells(column) -> list[str]:
