@@ -104,7 +104,6 @@ def check_one(path: Path, root: Path, problems: list[Problem], raw: bytes | None
     problems += schema_problems
     if schema_problems:
         return None
-    log.keep_words_once(changeset)
     return changeset
 
 
@@ -328,14 +327,14 @@ def _resource_problems(report, directory: Path) -> tuple[int, list[Problem]]:
 
 
 # -- the whole build -----------------------------------------------------------------------------
-def render_package(state: State, helper: Helper | None = None, folder: Path | None = None) \
-        -> tuple[Mapping[str, bytes], dict[str, Table], dict]:
+def render_package(state: State, helper: Helper | None = None, folder: Path | None = None,
+                   keys: Path | None = None) -> tuple[Mapping[str, bytes], dict[str, Table], dict]:
     """Every output file, by path relative to the package root, the rendered tables and their summaries
-    (codebook.summarise). helper: a process (helper.py) that draws the charts meanwhile. folder: write the
-    files there as they are made, rather than hold them (the mapping returned then reads each file when asked:
-    Written)."""
+    (codebook.summarise). helper: a process (helper.py) that writes the largest tables and draws the charts
+    meanwhile. folder: write the files there as they are made, rather than hold them (the mapping returned then
+    reads each file when asked: Written); keys: a folder for the tables' sort keys, which only a snapshot reads."""
     tables, charts = {}, None
-    for name, table in rendered_tables(state, folder):
+    for name, table in rendered_tables(state, folder, helper, keys):
         tables[name] = table
         if charts is None and CHART_TABLES <= tables.keys():
             csvs = {name: _content(tables[name], folder) for name in CHART_TABLES}
@@ -533,6 +532,7 @@ def _run_in_full(root: Path, *, write: bool, out: Path | None, base: str | None,
     target = Path(out) if out else root
     target.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".build-", dir=target))
+    keys = Path(tempfile.mkdtemp(prefix=".keys-", dir=target))
     try:
         helper = Helper()  # forked first, while this process holds no replayed state
         try:
@@ -544,7 +544,7 @@ def _run_in_full(root: Path, *, write: bool, out: Path | None, base: str | None,
                 result.layers[0] = (layer, status, f"{what} (read in full: {why})")
             _layer_2(root, result, base, changesets, None, problems)
             with without_gc():
-                files, tables, summaries = render_package(state, helper, staging)
+                files, tables, summaries = render_package(state, helper, staging, keys)
         finally:
             helper.close()
         result.rows = {name: table.rows for name, table in tables.items()}
@@ -575,6 +575,7 @@ def _run_in_full(root: Path, *, write: bool, out: Path | None, base: str | None,
         return _finish(root, result, staging, files, write, out, again)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(keys, ignore_errors=True)
 
 
 def _run_on_snapshot(root: Path, resumed: snapshot.Snapshot, worker, *, write: bool, out: Path | None,

@@ -23,6 +23,10 @@ class Job:
             self.helper.wait_for(self)
         return self.value
 
+    def ready(self) -> bool:
+        """Would result() give the value without waiting for the helper?"""
+        return self.helper.ready(self)
+
 
 class Helper:
     def __init__(self):
@@ -53,18 +57,27 @@ class Helper:
 
     def wait_for(self, job: Job) -> None:
         while job in self.pending:
-            first = self.pending[0]
-            try:
-                outcome, value = self.results.recv()
-            except (EOFError, OSError):  # the helper is gone: what it had still to do is done here
-                self.close()
-                break
-            self.pending.pop(0)
-            if outcome == "error":
-                raise RuntimeError(f"{first.function.__name__} failed in the helper process: {value}")
-            first.value, first.done = value, True
+            self._receive()
         if not job.done:
             job.value, job.done = job.function(*job.args), True
+
+    def ready(self, job: Job) -> bool:
+        while job in self.pending and self.results.poll():
+            self._receive()
+        return job not in self.pending
+
+    def _receive(self) -> None:
+        """The value of the first job sent and not yet answered."""
+        first = self.pending[0]
+        try:
+            outcome, value = self.results.recv()
+        except (EOFError, OSError):  # the helper is gone: what it had still to do is done here when asked
+            self.close()
+            return
+        self.pending.pop(0)
+        if outcome == "error":
+            raise RuntimeError(f"{first.function.__name__} failed in the helper process: {value}")
+        first.value, first.done = value, True
 
     def close(self) -> None:
         if self.process is not None:

@@ -1,6 +1,7 @@
 """Strict JSON reading for event files, and canonical JSON writing."""
 import json
 import math
+from sys import intern
 
 MAX_FILE_BYTES = 256 * 1024 * 1024
 MAX_DEPTH = 32
@@ -15,13 +16,21 @@ def _reject_constant(name):
     raise JSONInputError(f"{name} is not valid JSON (numbers must be finite)")
 
 
-def _no_duplicate_keys(pairs):
-    value = dict(pairs)
-    if len(value) != len(pairs):  # the rare case: find the first repeated key to name it
-        seen = set()
-        key = next(key for key, _ in pairs if key in seen or seen.add(key))
-        raise JSONInputError(f"duplicate key {key!r} in one object")
-    return value
+def _object_of(keep_once: frozenset):
+    """The hook that makes each JSON object: a dict, refused if a key repeats, with the text values of the keys
+    in keep_once interned (sys.intern): words that repeat from object to object are then kept once in memory
+    (the hook runs for every object anyway, which costs less than a second walk of the parsed tree)."""
+    def make(pairs):
+        value = dict(pairs)
+        if len(value) != len(pairs):  # the rare case: find the first repeated key to name it
+            seen = set()
+            key = next(key for key, _ in pairs if key in seen or seen.add(key))
+            raise JSONInputError(f"duplicate key {key!r} in one object")
+        for key, item in pairs:
+            if key in keep_once and type(item) is str:
+                value[key] = intern(item)
+        return value
+    return make
 
 
 def _parse_float(text):
@@ -48,8 +57,9 @@ def _check_tree(value, limit):
                 raise JSONInputError(f"number {str(child)[:40]}... has more than 15 digits")
 
 
-def loads_strict(raw: bytes):
-    """Parse UTF-8 JSON bytes, refusing what would make the log ambiguous or hostile."""
+def loads_strict(raw: bytes, keep_once: frozenset = frozenset()):
+    """Parse UTF-8 JSON bytes, refusing what would make the log ambiguous or hostile. keep_once: keys whose
+    text values are interned (see _object_of)."""
     if len(raw) > MAX_FILE_BYTES:
         raise JSONInputError(f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
     if raw.startswith(b"\xef\xbb\xbf"):
@@ -61,7 +71,7 @@ def loads_strict(raw: bytes):
     if "\r" in text:
         raise JSONInputError("file has CR line ends; use LF")
     try:
-        value = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_reject_constant,
+        value = json.loads(text, object_pairs_hook=_object_of(keep_once), parse_constant=_reject_constant,
                            parse_float=_parse_float)
     except json.JSONDecodeError as err:
         raise JSONInputError(f"not valid JSON: {err.msg} at line {err.lineno} column {err.colno}") from None

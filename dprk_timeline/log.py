@@ -6,12 +6,17 @@ The log's order is (recorded_at, file name, position in the file). An event's ID
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from sys import intern
 
 from .jsonio import JSONInputError, loads_strict
 from .problems import Problem
 
 NAME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}-[a-z0-9]+(?:-[a-z0-9]+)*$")
+# Fields whose words repeat from event to event (types, kinds, stances, units, attributes, the IDs of sources
+# and actors): kept once in memory as the files are read, rather than once per event and claim, which is most
+# of the memory of a large log's records and claims.
+REPEATED = frozenset({"type", "source", "actor", "claimant", "authority", "parent", "kind", "stance", "channel",
+                      "action", "date_precision", "topic", "unit", "country", "nationality", "programme",
+                      "legal_basis", "publisher", "attribute", "qualifier", "precision"})
 
 
 @dataclass(slots=True)
@@ -56,7 +61,7 @@ def read_changeset(path: Path, root: Path, raw: bytes | None = None) -> tuple[Ch
                                 "(lower-case letters, digits and single hyphens)", "changeset"))
     try:
         raw = path.read_bytes() if raw is None else raw
-        body = loads_strict(raw)
+        body = loads_strict(raw, REPEATED)
     except JSONInputError as err:
         return None, problems + [Problem("json", shown, str(err), "changeset")]
     except OSError as err:
@@ -64,29 +69,6 @@ def read_changeset(path: Path, root: Path, raw: bytes | None = None) -> tuple[Ch
     if not isinstance(body, dict):
         return None, problems + [Problem("json", shown, "a changeset is a JSON object", "changeset")]
     return Changeset(path.stem, shown, body), problems
-
-
-# Fields whose words repeat from event to event (kinds, stances, units, the IDs of sources and actors):
-# kept once in memory (sys.intern) as they are read, rather than once per event, which is most of the memory
-# of a large log's records and claims.
-REPEATED = {"type", "source", "actor", "claimant", "authority", "parent", "kind", "stance", "channel", "action",
-            "date_precision", "topic", "unit", "country", "nationality", "programme", "legal_basis", "publisher"}
-REPEATED_IN_CLAIMS = {"attribute", "claimant", "source", "qualifier", "precision"}
-
-
-def keep_words_once(changeset: Changeset) -> None:
-    """Intern the repeated words of a (schema-valid) changeset's events, in place."""
-    for body in changeset.body["events"]:
-        for name in REPEATED.intersection(body):
-            if type(body[name]) is str:
-                body[name] = intern(body[name])
-        claims = body.get("claims") or ([body["claim"]] if "claim" in body else ())
-        for claim in claims:
-            for name in REPEATED_IN_CLAIMS.intersection(claim):
-                claim[name] = intern(claim[name])
-            original = claim.get("original")
-            if original is not None and "unit" in original:
-                original["unit"] = intern(original["unit"])
 
 
 def attach_events(changeset: Changeset) -> None:

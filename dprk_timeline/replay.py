@@ -408,7 +408,7 @@ class Replay:
                 return None
         if self.reported_by and not self.public(source):
             return None
-        # (the words that repeat from claim to claim were kept once as the file was read: log.keep_words_once)
+        # (the words that repeat from claim to claim were kept once as the file was read: log.REPEATED)
         return Claim(claim_id, launch_id, raw.get("missile"), attribute, value, unit, original.get("text", ""),
                      original.get("value"), original.get("unit", ""), raw.get("qualifier", "exact"),
                      raw.get("precision", DEFAULT_PRECISION.get(attribute, "")), claimant, source, event,

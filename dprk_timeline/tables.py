@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import marshal
 import operator
 import re
 from array import array
@@ -488,28 +489,38 @@ def utf8_lengths(texts: list[str]) -> array:
 
 class Keys:
     """The sort keys of a table's rows, in order, as UTF-8 bytes; kept in one bytes object (as a list of
-    str, the 3 million keys of a 10^6-event log would take 350 MB)."""
+    str, the 3 million keys of a 10^6-event log would take 350 MB), or in a file (store)."""
 
     def __init__(self, keys: list[str]):
         self.ends = array("Q", accumulate(utf8_lengths(keys)))
-        self.blob = "".join(keys).encode("utf-8")
+        self.blob, self.path = "".join(keys).encode("utf-8"), None
 
     @classmethod
     def in_order(cls, keys: list[str], order: list[int]) -> "Keys":
         """The keys in this order (without a second list of them)."""
         made = cls.__new__(cls)
         made.ends = array("Q", accumulate(utf8_lengths(map(keys.__getitem__, order))))
-        made.blob = "".join(map(keys.__getitem__, order)).encode("utf-8")
+        made.blob, made.path = "".join(map(keys.__getitem__, order)).encode("utf-8"), None
         return made
+
+    def store(self, path: Path) -> None:
+        """Keep the keys in this file rather than in memory: only a snapshot reads them, once the checks passed."""
+        path.write_bytes(self.blob)
+        self.blob, self.path = None, path
 
     def __len__(self) -> int:
         return len(self.ends)
 
     def __getitem__(self, row: int) -> bytes:
-        return self.blob[self.ends[row - 1] if row else 0:self.ends[row]]
+        start, end = self.ends[row - 1] if row else 0, self.ends[row]
+        if self.blob is not None:
+            return self.blob[start:end]
+        with open(self.path, "rb") as file:
+            file.seek(start)
+            return file.read(end - start)
 
     def __iter__(self):
-        blob, start = self.blob, 0
+        blob, start = self.blob if self.blob is not None else self.path.read_bytes(), 0
         for end in self.ends:
             yield blob[start:end]
             start = end
@@ -611,58 +622,96 @@ def _sorted_order(keys: list[str]) -> list[int]:
     return sorted(range(len(keys)), key=keys.__getitem__)
 
 
-def make_table(name: str, owners: list[str], items: list, columns_of=None, path: Path | None = None) -> Table:
+class TableWriter:
+    """Writes one table: given the key values of its rows (as columns), it tells their order (sorted by primary
+    key); then it takes the rows in that order, a chunk of columns at a time, and writes them as CSV (to the
+    file at path, if given, else in memory); finish gives the Table."""
+
+    def __init__(self, name: str, path: Path | None = None, keys_path: Path | None = None):
+        self.name, self.path, self.keys_path = name, path, keys_path
+        self.out = open(path, "wb") if path else io.BytesIO()
+        self.out.write(header(name))
+        self.keys, self.lengths, self.examples, self.written = None, array("L"), {}, 0
+
+    def order(self, key_columns: list[list]) -> list[int]:
+        keys = sort_keys(key_columns)
+        order = _sorted_order(keys)
+        self.keys = Keys.in_order(keys, order)
+        return order
+
+    def write(self, columns: list[list]) -> None:
+        lines = column_lines(self.name, columns, self.examples, self.written)
+        text = "".join(lines)
+        self.lengths.extend(map(len, lines) if text.isascii() else utf8_lengths(lines))
+        self.out.write(text.encode("utf-8"))
+        self.written += len(lines)
+
+    def finish(self, owners: list[str]) -> Table:
+        """The table; its rows' keys in the file at keys_path, if given."""
+        content = None if self.path else self.out.getvalue()
+        self.out.close()
+        if self.keys_path:
+            self.keys.store(self.keys_path)
+        return Table(self.name, self.keys, owners, self.lengths, content,
+                     {column: self.examples[column] for column in field_names(self.name) if column in self.examples})
+
+
+def make_table(name: str, owners: list[str], items: list, columns_of=None, path: Path | None = None,
+               keys_path: Path | None = None) -> Table:
     """A table from rows (sequences in field order) and the owner of each, or, given columns_of, from items
     whose rows columns_of makes, a column at a time, as they are written (the rows of the largest tables are
-    then never all held): rows sorted by primary key and written as CSV, to the file at path if given. It
-    empties items (so that rows go once written)."""
-    keys = sort_keys(ITEM_KEY_COLUMNS[name](items) if columns_of else key_columns(name, items))
-    order = _sorted_order(keys)
-    keys = Keys.in_order(keys, order)
+    then never all held): rows sorted by primary key and written as CSV, to the file at path if given (and
+    their keys to the file at keys_path). It empties items (so that rows go once written)."""
+    writer = TableWriter(name, path, keys_path)
+    order = writer.order(ITEM_KEY_COLUMNS[name](items) if columns_of else key_columns(name, items))
     owners, rows = [owners[i] for i in order], [items[i] for i in order]
     items.clear()
     del order
-
-    def chunks(examples):
-        for start in range(0, len(rows), CHUNK):
-            chunk = rows[start:start + CHUNK]
-            rows[start:start + CHUNK] = [None] * len(chunk)  # let go of rows once written
-            yield column_lines(name, columns_of(chunk) if columns_of else list(zip(*chunk)), examples, start)
-    return _written(name, keys, owners, chunks, path)
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start:start + CHUNK]
+        rows[start:start + CHUNK] = [None] * len(chunk)  # let go of rows once written
+        writer.write(columns_of(chunk) if columns_of else list(zip(*chunk)))
+    return writer.finish(owners)
 
 
-def _written(name: str, keys: Keys, owners: list[str], chunks, path: Path | None) -> Table:
-    """The table whose rows (in order, with these sort keys and owners) chunks(examples) gives as CSV lines,
-    written to the file at path (if given) as they come."""
-    lengths, examples = array("L"), {}
-    with (open(path, "wb") if path else io.BytesIO()) as out:
-        out.write(header(name))
-        for lines in chunks(examples):
-            text = "".join(lines)
-            lengths.extend(map(len, lines) if text.isascii() else utf8_lengths(lines))
-            out.write(text.encode("utf-8"))
-        content = None if path else out.getvalue()
-    return Table(name, keys, owners, lengths, content,
-                 {column: examples[column] for column in field_names(name) if column in examples})
+# -- the largest table, written by a helper process (helper.py) while this one makes the others ----------
+# This process makes its rows' key values and its rows (columns carried by marshal, the fastest way between
+# processes); the helper sorts the keys and formats and writes the rows: two thirds of the work of the history
+# of changes. (The claims would save less than half theirs, for about 150 MB more at 10^6 events.)
+HELPED = ("changes",)
+_writers: dict[str, TableWriter] = {}  # in the helper process: the tables it is writing
+
+
+def order_in_helper(name: str, path: Path | None, keys_path: Path | None, packed_keys: bytes) -> bytes:
+    """In the helper: start writing a table; the order of its rows (array of "L", as bytes)."""
+    writer = _writers[name] = TableWriter(name, path, keys_path)
+    return array("L", writer.order(marshal.loads(packed_keys))).tobytes()
+
+
+def write_in_helper(name: str, packed_columns: bytes) -> None:
+    _writers[name].write(marshal.loads(packed_columns))
+
+
+def finish_in_helper(name: str, owners: list[str]) -> Table:
+    """In the helper: the table written."""
+    return _writers.pop(name).finish(owners)
 
 
 def owned_rows(state: State):
     """(table name, owners, rows or items, columns_of) for every table, one kind of record at a time, so that
-    only one kind's rows are held as Python objects at once: the largest table first, while no other is held,
-    then those the charts are drawn from (CHART_TABLES), then the rest. columns_of is None when the list holds
+    only one kind's rows are held as Python objects at once: the largest tables first (changes, while no other
+    is held, then claims, with the launches that show which claims they use), then those the charts are drawn
+    from (CHART_TABLES), then the rest. columns_of is None when the list holds
     rows; for claims and changes it makes the rows of a list of items, as columns (make_table). owners: the
     record that made each row (its ID; none for the history of changes)."""
     projection = Projection(state)
     yield "changes", [""] * len(state.changes), list(state.changes), projection.change_columns
     used = set()  # the claims that give a launch's or a firing's value, shown in the claims' rows
     yield from _launch_rows(projection, state.launches, used)
-    later = [kind for kind in KINDS if kind not in ("launch", "statement", "sanction")]
-    for kind in ("statement", "sanction"):
-        yield from _record_rows(projection, kind)
     owners = [launch_id for launch_id in state.launches for _ in projection.claims_of.get(launch_id, ())]
     yield "claims", owners, [claim for launch_id in state.launches for claim in projection.claims(launch_id)], \
         lambda claims: projection.claim_columns(claims, used)
-    for kind in later:
+    for kind in ("statement", "sanction", *(kind for kind in KINDS if kind not in ("launch", "statement", "sanction"))):
         yield from _record_rows(projection, kind)
 
 
@@ -690,13 +739,48 @@ def _record_rows(projection: Projection, kind: str):
     yield from ((name, owners, rows, None) for name, (owners, rows) in owned.items())
 
 
-def rendered_tables(state: State, folder: Path | None = None):
+def rendered_tables(state: State, folder: Path | None = None, helper=None, keys: Path | None = None):
     """(name, Table) of every table as it is made, written to folder/data/<name>.csv if a folder is given (not
-    held in memory)."""
+    held in memory), its rows' keys to keys/<name>.keys if that folder is given. Given a helper process, it
+    writes the tables of HELPED, which come last."""
     if folder:
         (folder / "data").mkdir(parents=True, exist_ok=True)
+    sorting, writing = [], []  # HELPED tables whose order the helper is finding; whose rows it is writing
     for name, owners, items, columns_of in owned_rows(state):
-        yield name, make_table(name, owners, items, columns_of, folder / "data" / f"{name}.csv" if folder else None)
+        path = folder / "data" / f"{name}.csv" if folder else None
+        keys_path = keys / f"{name}.keys" if keys else None
+        if helper is None or name not in HELPED:
+            yield name, make_table(name, owners, items, columns_of, path, keys_path)
+            while sorting and sorting[0][-1].ready():  # the helper found an order: send it the rows
+                writing.append(_send_rows(helper, *sorting.pop(0)))
+        else:
+            values = marshal.dumps(ITEM_KEY_COLUMNS[name](items))
+            ordered = helper.submit(order_in_helper, name, path, keys_path, values)
+            sorting.append((name, owners, items, columns_of, path, keys_path, ordered))
+    writing += [_send_rows(helper, *table) for table in sorting]
+    for name, owners, items, columns_of, path, keys_path, finished in writing:
+        table = None
+        try:
+            table = finished.result()
+        except (RuntimeError, KeyError):
+            if helper.process is not None:
+                raise  # it failed in the helper: a fault to report, not to cover
+        if helper.process is None:  # the helper is gone (out of memory?): what it did of the table is lost
+            if name in _writers:  # (its jobs that were run here instead)
+                _writers.pop(name).out.close()
+            table = make_table(name, owners, items, columns_of, path, keys_path)
+        yield name, table
+
+
+def _send_rows(helper, name, owners, items, columns_of, path, keys_path, ordered):
+    """Send a table's rows to the helper in the order it found, a chunk at a time, and ask it to finish the
+    table, which will have its owners in that order."""
+    order = array("L")
+    order.frombytes(ordered.result())
+    for start in range(0, len(order), CHUNK):
+        helper.submit(write_in_helper, name, marshal.dumps(columns_of([items[i] for i in order[start:start + CHUNK]])))
+    finished = helper.submit(finish_in_helper, name, [owners[i] for i in order])
+    return name, owners, items, columns_of, path, keys_path, finished
 
 
 def render_tables(state: State) -> dict[str, Table]:

@@ -228,6 +228,13 @@ def test_a_helper_process_gives_the_same_package_and_the_summaries_are_the_codeb
         assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.*")) == sorted(alone)
         assert summaries == {name: summarise(table.content) for name, table in tables.items()}
         assert sum(bool(examples) for _, examples in summaries.values()) >= 10
+    # a helper that is gone (killed, out of memory) leaves its work to this process: the same package
+    helper, folder = Helper(), tmp_path / "helper-gone"
+    helper.process.kill()
+    helper.process.join()
+    written, again, _ = build.render_package(engine.state, helper, folder)
+    assert helper.process is None and {path: written[path] for path in written} == alone
+    assert [table.keys.blob for table in again.values()] == [table.keys.blob for table in tables.values()]
 
 
 def test_changesets_are_replayed_in_log_order_whatever_their_names_and_however_recorded_at_is_written(founding):
