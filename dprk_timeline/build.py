@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import event_schema, incremental, log, snapshot
-from .charts import CHART_TABLES, render_charts
+from .charts import CHART_TABLES, render_charts, render_charts_from
 from .codebook import render_codebook, summarise
 from .helper import Helper
 from .incremental import Fallback
@@ -334,9 +334,13 @@ def render_package(state: State, helper: Helper | None = None, folder: Path | No
     meanwhile. folder: write the files there as they are made, rather than hold them (the mapping returned then
     reads each file when asked: Written); keys: a folder for the tables' sort keys, which only a snapshot reads."""
     tables, charts = {}, None
-    for name, table in rendered_tables(state, folder, helper, keys):
+    if helper and folder:
+        def draw():  # in the helper, from the files, as soon as it has written (or been sent) what they need
+            nonlocal charts
+            charts = helper.submit(render_charts_from, folder / "data")
+    for name, table in rendered_tables(state, folder, helper, keys, (CHART_TABLES, draw) if helper and folder else None):
         tables[name] = table
-        if charts is None and CHART_TABLES <= tables.keys():
+        if charts is None and CHART_TABLES <= tables.keys() and not (helper and folder):
             csvs = {name: _content(tables[name], folder) for name in CHART_TABLES}
             charts = helper.submit(render_charts, csvs) if helper else render_charts(csvs)
             del csvs

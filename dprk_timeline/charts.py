@@ -3,6 +3,7 @@ current), as SVG written the same way every time: fixed hash salt, no date, text
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pandas as pd
 
@@ -121,3 +122,8 @@ CHART_TABLES = {"launches", "firings", "launch_statements", "sanctions"}  # the 
 
 def render_charts(csvs: dict[str, bytes]) -> dict[str, bytes]:
     return {path: draw(csvs) for path, draw in CHARTS.items()}
+
+
+def render_charts_from(data: Path) -> dict[str, bytes]:
+    """The charts, from the tables' CSV files in this folder."""
+    return render_charts({name: (data / f"{name}.csv").read_bytes() for name in CHART_TABLES})

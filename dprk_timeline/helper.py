@@ -39,6 +39,8 @@ class Helper:
             # a job sent while it sends a result never leaves both processes waiting on each other
             jobs, self.jobs = context.Pipe(duplex=False)
             self.results, results = context.Pipe(duplex=False)
+            for pipe in (jobs, results):
+                _widen(pipe)
             self.process = context.Process(target=_serve, args=(jobs, results), daemon=True)
             self.process.start()
             jobs.close()
@@ -66,6 +68,17 @@ class Helper:
             self._receive()
         return job not in self.pending
 
+    def backlog(self) -> int:
+        """How many jobs sent are not done yet (taking in first the values that have come back)."""
+        while self.pending and self.results.poll():
+            self._receive()
+        return len(self.pending)
+
+    def wait_below(self, count: int) -> None:
+        """Wait until fewer than count jobs sent are not done yet."""
+        while len(self.pending) >= count:
+            self._receive()
+
     def _receive(self) -> None:
         """The value of the first job sent and not yet answered."""
         first = self.pending[0]
@@ -86,6 +99,21 @@ class Helper:
             self.process.join()
             self.process = None
         self.pending = []
+
+
+# What a pipe holds at most, where the system lets it be set (Linux): a job's arguments of several megabytes
+# then go across in a few reads, each of which the helper's thread that takes them in may wait a few
+# milliseconds to do (while the helper works, its other thread holds the interpreter).
+PIPE_BYTES = 1 << 20
+
+
+def _widen(connection) -> None:
+    try:
+        import fcntl
+
+        fcntl.fcntl(connection.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
+    except (ImportError, OSError):
+        pass  # (not Linux, or above the system's limit: the default size works, more slowly)
 
 
 def _serve(jobs, results) -> None:

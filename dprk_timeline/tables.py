@@ -489,24 +489,21 @@ def utf8_lengths(texts: list[str]) -> array:
 
 class Keys:
     """The sort keys of a table's rows, in order, as UTF-8 bytes; kept in one bytes object (as a list of
-    str, the 3 million keys of a 10^6-event log would take 350 MB), or in a file (store)."""
-
-    def __init__(self, keys: list[str]):
-        self.ends = array("Q", accumulate(utf8_lengths(keys)))
-        self.blob, self.path = "".join(keys).encode("utf-8"), None
+    str, the 3 million keys of a 10^6-event log would take 350 MB), or in a file, which only a snapshot reads,
+    once the checks passed."""
 
     @classmethod
-    def in_order(cls, keys: list[str], order: list[int]) -> "Keys":
-        """The keys in this order (without a second list of them)."""
+    def in_order(cls, keys: list[str], order: list[int], path: Path | None = None) -> "Keys":
+        """The keys in this order (without a second list of them), written to the file at path if given."""
         made = cls.__new__(cls)
         made.ends = array("Q", accumulate(utf8_lengths(map(keys.__getitem__, order))))
-        made.blob, made.path = "".join(map(keys.__getitem__, order)).encode("utf-8"), None
+        made.blob, made.path = None, path
+        with open(path, "wb") if path else io.BytesIO() as out:  # a chunk at a time: no copy of them all as text
+            for start in range(0, len(order), CHUNK):
+                out.write("".join(map(keys.__getitem__, order[start:start + CHUNK])).encode("utf-8"))
+            if not path:
+                made.blob = out.getvalue()
         return made
-
-    def store(self, path: Path) -> None:
-        """Keep the keys in this file rather than in memory: only a snapshot reads them, once the checks passed."""
-        path.write_bytes(self.blob)
-        self.blob, self.path = None, path
 
     def __len__(self) -> int:
         return len(self.ends)
@@ -634,9 +631,11 @@ class TableWriter:
         self.keys, self.lengths, self.examples, self.written = None, array("L"), {}, 0
 
     def order(self, key_columns: list[list]) -> list[int]:
+        """The order of the rows, given their key values as columns (emptied: they go once their keys are made)."""
         keys = sort_keys(key_columns)
+        key_columns.clear()
         order = _sorted_order(keys)
-        self.keys = Keys.in_order(keys, order)
+        self.keys = Keys.in_order(keys, order, self.keys_path)
         return order
 
     def write(self, columns: list[list]) -> None:
@@ -650,35 +649,43 @@ class TableWriter:
         """The table; its rows' keys in the file at keys_path, if given."""
         content = None if self.path else self.out.getvalue()
         self.out.close()
-        if self.keys_path:
-            self.keys.store(self.keys_path)
         return Table(self.name, self.keys, owners, self.lengths, content,
                      {column: self.examples[column] for column in field_names(self.name) if column in self.examples})
 
 
 def make_table(name: str, owners: list[str], items: list, columns_of=None, path: Path | None = None,
-               keys_path: Path | None = None) -> Table:
+               keys_path: Path | None = None, pump=None) -> Table:
     """A table from rows (sequences in field order) and the owner of each, or, given columns_of, from items
     whose rows columns_of makes, a column at a time, as they are written (the rows of the largest tables are
     then never all held): rows sorted by primary key and written as CSV, to the file at path if given (and
-    their keys to the file at keys_path). It empties items (so that rows go once written)."""
+    their keys to the file at keys_path). It empties items (so that rows go once written). pump: called
+    before each chunk of rows is written (Feeder.pump)."""
+    pump = pump or _nothing
     writer = TableWriter(name, path, keys_path)
     order = writer.order(ITEM_KEY_COLUMNS[name](items) if columns_of else key_columns(name, items))
     owners, rows = [owners[i] for i in order], [items[i] for i in order]
     items.clear()
     del order
     for start in range(0, len(rows), CHUNK):
+        pump()
         chunk = rows[start:start + CHUNK]
         rows[start:start + CHUNK] = [None] * len(chunk)  # let go of rows once written
         writer.write(columns_of(chunk) if columns_of else list(zip(*chunk)))
     return writer.finish(owners)
 
 
-# -- the largest table, written by a helper process (helper.py) while this one makes the others ----------
-# This process makes its rows' key values and its rows (columns carried by marshal, the fastest way between
-# processes); the helper sorts the keys and formats and writes the rows: two thirds of the work of the history
-# of changes. (The claims would save less than half theirs, for about 150 MB more at 10^6 events.)
-HELPED = ("changes",)
+# -- tables written by a helper process (helper.py) while this one makes the others ----------------------
+# This process makes the key values of a table's rows and, once the helper has sorted them, its rows in that
+# order (columns carried by marshal, the fastest way between processes); the helper makes the sort keys and
+# formats and writes the rows, most of the work of a table. The history of changes goes first (while no other
+# table is held), then launches, firings and claims; this process makes the other tables meanwhile.
+HELPED = ("changes", "launches", "firings", "claims")
+# Chunks of rows sent and not yet written by the helper, at most: it always has the next at hand, and what waits
+# in its queue stays small (the claims alone are 150 MB of marshal at 10^6 events).
+AHEAD = 3
+# marshal's format 2 writes each text in full: a third faster to make than the current one, which looks up
+# every text that is held elsewhere too (all of them here) to write it once.
+MARSHAL = 2
 _writers: dict[str, TableWriter] = {}  # in the helper process: the tables it is writing
 
 
@@ -692,33 +699,120 @@ def write_in_helper(name: str, packed_columns: bytes) -> None:
     _writers[name].write(marshal.loads(packed_columns))
 
 
-def finish_in_helper(name: str, owners: list[str]) -> Table:
-    """In the helper: the table written."""
-    return _writers.pop(name).finish(owners)
+def finish_in_helper(name: str) -> Table:
+    """In the helper: the table written (its owners to be filled in)."""
+    table = _writers.pop(name).finish(None)
+    _give_back_memory()
+    return table
 
 
-def owned_rows(state: State):
+def _give_back_memory() -> None:
+    """Hand the memory freed by a finished table back to the system (the C library keeps it otherwise, and the
+    helper's memory would stay that of its largest table plus what the next one takes)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # (not the GNU C library: nothing to do)
+
+
+class Feeder:
+    """Sends the helper the rows of the tables it writes: a table's key values as soon as it is given (add), its
+    rows once the helper found their order, a chunk at a time, never more than AHEAD chunks ahead of the helper
+    (each let go of here once sent). This process calls pump now and then while it makes its own tables, and
+    finish at the end."""
+
+    def __init__(self, helper, state: State):
+        self.helper, self.state, self.feeding, self.fed = helper, state, [], []
+
+    def add(self, name: str, owners: list[str], items: list, columns_of, path: Path | None,
+            keys_path: Path | None) -> None:
+        values = ITEM_KEY_COLUMNS[name](items) if columns_of else key_columns(name, items)
+        ordered = self.helper.submit(order_in_helper, name, path, keys_path, marshal.dumps(values, MARSHAL))
+        self.feeding.append([name, owners, items, columns_of, path, keys_path, ordered, None, 0])
+
+    def pump(self, wait: bool = False) -> None:
+        """Send what the helper has room for (wait: all, waiting for room as it goes)."""
+        helper = self.helper
+        if helper.process is not None:
+            helper.backlog()  # take in what has come back: the helper may be waiting to send it
+        while self.feeding and helper.process is not None:
+            table = self.feeding[0]
+            name, owners, items, columns_of, path, keys_path, ordered, order, start = table
+            if order is None:
+                if not (wait or ordered.ready()):
+                    return
+                order = table[7] = array("L")
+                order.frombytes(ordered.result())
+            if start < len(order):
+                if helper.backlog() > AHEAD:
+                    if not wait:
+                        return
+                    helper.wait_below(AHEAD + 1)
+                chunk = [items[i] for i in order[start:start + CHUNK]]
+                table[8] = start + CHUNK
+                helper.submit(write_in_helper, name, marshal.dumps(columns_of(chunk) if columns_of else list(zip(*chunk)), MARSHAL))
+                continue
+            self.fed.append((name, path, keys_path, helper.submit(finish_in_helper, name), [owners[i] for i in order]))
+            self.feeding.pop(0)
+            items.clear()
+
+    def finish(self):
+        """(name, Table) of each table sent, once the helper wrote it. If the helper is gone (what it did of the
+        tables is lost), the tables it did not finish are made here, from the state again."""
+        self.pump(wait=True)
+        tables, lost = {}, {}
+        for name, path, keys_path, finished, owners in self.fed + [(t[0], t[4], t[5], None, None) for t in self.feeding]:
+            if finished is not None and self.helper.process is not None:
+                try:
+                    tables[name] = finished.result()
+                    tables[name].owners = owners
+                    continue
+                except KeyError:  # the helper went meanwhile: the job ran here, where the table has no writer
+                    pass
+            _writers.pop(name, None)  # (a job of the helper's that was run here instead)
+            lost[name] = (path, keys_path)
+        for name, owners, items, columns_of in owned_rows(self.state) if lost else ():
+            if name in lost:
+                tables[name] = make_table(name, owners, items, columns_of, *lost[name])
+        yield from tables.items()
+
+
+def owned_rows(state: State, pump=None):
     """(table name, owners, rows or items, columns_of) for every table, one kind of record at a time, so that
     only one kind's rows are held as Python objects at once: the largest tables first (changes, while no other
     is held, then claims, with the launches that show which claims they use), then those the charts are drawn
     from (CHART_TABLES), then the rest. columns_of is None when the list holds
     rows; for claims and changes it makes the rows of a list of items, as columns (make_table). owners: the
-    record that made each row (its ID; none for the history of changes)."""
+    record that made each row (its ID; none for the history of changes). pump: called every so often while
+    rows are made (Feeder.pump)."""
+    pump = pump or _nothing
     projection = Projection(state)
     yield "changes", [""] * len(state.changes), list(state.changes), projection.change_columns
     used = set()  # the claims that give a launch's or a firing's value, shown in the claims' rows
-    yield from _launch_rows(projection, state.launches, used)
+    yield from _launch_rows(projection, state.launches, used, pump)
     owners = [launch_id for launch_id in state.launches for _ in projection.claims_of.get(launch_id, ())]
     yield "claims", owners, [claim for launch_id in state.launches for claim in projection.claims(launch_id)], \
         lambda claims: projection.claim_columns(claims, used)
     for kind in ("statement", "sanction", *(kind for kind in KINDS if kind not in ("launch", "statement", "sanction"))):
-        yield from _record_rows(projection, kind)
+        yield from _record_rows(projection, kind, pump)
 
 
-def _launch_rows(projection: Projection, ids, used: set):
+def _nothing() -> None:
+    pass
+
+
+# Records whose rows are made between two calls of pump (a few tenths of a second's work).
+PUMP_EVERY = 1 << 14
+
+
+def _launch_rows(projection: Projection, ids, used: set, pump):
     """The rows of launches and firings; the claims they use are added to used."""
     launches, firings, owners = [], [], []
-    for launch_id in ids:
+    for n, launch_id in enumerate(ids):
+        if not n % PUMP_EVERY:
+            pump()
         launch, missiles, chosen = projection.launch_parts(launch_id)
         launches.append(launch)
         firings += missiles
@@ -728,10 +822,12 @@ def _launch_rows(projection: Projection, ids, used: set):
     yield "firings", owners, firings, None
 
 
-def _record_rows(projection: Projection, kind: str):
+def _record_rows(projection: Projection, kind: str, pump):
     owned = {name: ([], []) for name in OWNED[kind]}
     make = getattr(projection, kind)
-    for record_id in getattr(projection.state, KINDS[kind]):
+    for n, record_id in enumerate(getattr(projection.state, KINDS[kind])):
+        if not n % PUMP_EVERY:
+            pump()
         for name, rows in make(record_id).items():
             owners, made = owned[name]
             owners += [record_id] * len(rows)
@@ -739,48 +835,36 @@ def _record_rows(projection: Projection, kind: str):
     yield from ((name, owners, rows, None) for name, (owners, rows) in owned.items())
 
 
-def rendered_tables(state: State, folder: Path | None = None, helper=None, keys: Path | None = None):
+def rendered_tables(state: State, folder: Path | None = None, helper=None, keys: Path | None = None,
+                    then: tuple[set, object] | None = None):
     """(name, Table) of every table as it is made, written to folder/data/<name>.csv if a folder is given (not
     held in memory), its rows' keys to keys/<name>.keys if that folder is given. Given a helper process, it
-    writes the tables of HELPED, which come last."""
+    writes the tables of HELPED, which come last. then: (names of tables, a function) called once, as soon as
+    those tables are written or the helper has been sent all it needs to write them (the helper would do a
+    job it is sent then after them)."""
     if folder:
         (folder / "data").mkdir(parents=True, exist_ok=True)
-    sorting, writing = [], []  # HELPED tables whose order the helper is finding; whose rows it is writing
-    for name, owners, items, columns_of in owned_rows(state):
+    feeder = Feeder(helper, state) if helper else None
+    pump = feeder.pump if feeder else None
+    waiting, done = then, set()
+    for name, owners, items, columns_of in owned_rows(state, pump):
         path = folder / "data" / f"{name}.csv" if folder else None
         keys_path = keys / f"{name}.keys" if keys else None
-        if helper is None or name not in HELPED:
-            yield name, make_table(name, owners, items, columns_of, path, keys_path)
-            while sorting and sorting[0][-1].ready():  # the helper found an order: send it the rows
-                writing.append(_send_rows(helper, *sorting.pop(0)))
+        if feeder is None or name not in HELPED:
+            yield name, make_table(name, owners, items, columns_of, path, keys_path, pump)
+            done.add(name)
         else:
-            values = marshal.dumps(ITEM_KEY_COLUMNS[name](items))
-            ordered = helper.submit(order_in_helper, name, path, keys_path, values)
-            sorting.append((name, owners, items, columns_of, path, keys_path, ordered))
-    writing += [_send_rows(helper, *table) for table in sorting]
-    for name, owners, items, columns_of, path, keys_path, finished in writing:
-        table = None
-        try:
-            table = finished.result()
-        except (RuntimeError, KeyError):
-            if helper.process is not None:
-                raise  # it failed in the helper: a fault to report, not to cover
-        if helper.process is None:  # the helper is gone (out of memory?): what it did of the table is lost
-            if name in _writers:  # (its jobs that were run here instead)
-                _writers.pop(name).out.close()
-            table = make_table(name, owners, items, columns_of, path, keys_path)
-        yield name, table
-
-
-def _send_rows(helper, name, owners, items, columns_of, path, keys_path, ordered):
-    """Send a table's rows to the helper in the order it found, a chunk at a time, and ask it to finish the
-    table, which will have its owners in that order."""
-    order = array("L")
-    order.frombytes(ordered.result())
-    for start in range(0, len(order), CHUNK):
-        helper.submit(write_in_helper, name, marshal.dumps(columns_of([items[i] for i in order[start:start + CHUNK]])))
-    finished = helper.submit(finish_in_helper, name, [owners[i] for i in order])
-    return name, owners, items, columns_of, path, keys_path, finished
+            feeder.add(name, owners, items, columns_of, path, keys_path)
+        if feeder:
+            feeder.pump()
+            done |= {name for name, *_ in feeder.fed}
+        if waiting and waiting[0] <= done:
+            waiting[1]()
+            waiting = None
+    if feeder:
+        yield from feeder.finish()
+    if waiting:
+        waiting[1]()
 
 
 def render_tables(state: State) -> dict[str, Table]:

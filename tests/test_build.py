@@ -237,6 +237,48 @@ def test_a_helper_process_gives_the_same_package_and_the_summaries_are_the_codeb
     assert [table.keys.blob for table in again.values()] == [table.keys.blob for table in tables.values()]
 
 
+def test_tables_the_helper_was_writing_when_it_was_lost_are_made_here_alike(tmp_path, monkeypatch):
+    """The helper process killed at any point while it writes its tables (before it has sorted the first, between
+    two chunks of rows, at the end): this process makes what it did not finish, and the package is the same."""
+    import sys
+
+    from dprk_timeline import build, tables
+    from dprk_timeline.helper import Helper
+    from dprk_timeline.replay import Replay
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from benchmark import generate
+
+    generate(tmp_path / "synthetic", 3000)
+    engine = Replay()
+    build.read_and_fold(tmp_path / "synthetic", set(), lambda c: engine.run([c]))
+    alone = build.render_package(engine.state)[0]
+    monkeypatch.setattr(tables, "CHUNK", 200)  # tables of many chunks
+    pumped, calls = tables.Feeder.pump, []
+
+    def pump(feeder, wait=False):
+        calls.append(wait)
+        if len(calls) == kill_at:
+            feeder.helper.process.kill()
+            feeder.helper.process.join()
+        pumped(feeder, wait)
+    monkeypatch.setattr(tables.Feeder, "pump", pump)
+    kill_at = 0
+    for run in range(5):
+        helper, folder = Helper(), tmp_path / f"run-{run}"
+        try:
+            written = build.render_package(engine.state, helper, folder)[0]
+        finally:
+            helper.close()
+        assert {path: written[path] for path in written} == alone
+        if run == 0:
+            assert helper.pending == [] and len(calls) > 20  # (not killed: the helper did it all, many pumps)
+            kill_at = 1
+        else:
+            kill_at = len(calls) * run // 4 or 1  # a quarter of the way, half, three quarters, the last pump
+        calls.clear()
+
+
 def test_changesets_are_replayed_in_log_order_whatever_their_names_and_however_recorded_at_is_written(founding):
     """The build replays each changeset as it reads it, in the order of the recorded_at found by a quick scan
     of each file; a file whose recorded_at the scan cannot read (written with escapes) still goes in its place."""

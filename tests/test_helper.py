@@ -1,6 +1,7 @@
 """The helper process (helper.py): jobs run there, in order, and their values come back; where it is gone, they
 run here."""
 import os
+import time
 
 import pytest
 
@@ -45,3 +46,14 @@ def test_jobs_of_a_helper_that_is_gone_run_here():
     job = helper.submit(echo, "still done")
     assert job.result() == (os.getpid(), "still done")
     helper.close()
+
+
+def test_backlog_counts_the_jobs_not_done_yet_and_wait_below_waits_for_them():
+    helper = Helper()
+    try:
+        jobs = [helper.submit(time.sleep, 0.5) for _ in range(3)]
+        assert helper.backlog() >= 2
+        helper.wait_below(1)
+        assert helper.backlog() == 0 and all(job.ready() for job in jobs)
+    finally:
+        helper.close()
