@@ -246,19 +246,19 @@ class Replay:
         body = event.body
         record_id = body[id_field]
         key = f"{kind}:{record_id}"
-        first = self.registered(kind, record_id)
-        if first is not None or key in self.hidden:
+        maps = self.kinds
+        if record_id in maps[kind] or key in self.state.retired or key in self.hidden:
+            first = self.registered(kind, record_id)
             where = f" by {first.changeset.file} {first.label}" if first else ""
             self.problem(event, "/" + id_field, f"{kind.replace('_', ' ')} {record_id!r} is already registered{where}")
             return None
-        maps = self.kinds
         for name, ref_kind in REFERENCES_OF[kind]:
             if name in body:
                 listed = isinstance(body[name], list)
                 for i, value in enumerate(body[name] if listed else [body[name]]):
                     if value not in maps[ref_kind]:  # the pointer is written only for a problem
                         self.need(event, f"/{name}" + (f"/{i}" if listed else ""), ref_kind, value)
-        if kind not in LOOKUP_KINDS and not self.public(body["source"]):
+        if self.reported_by and kind not in LOOKUP_KINDS and not self.public(body["source"]):
             self.hidden[key] = None
             return None
         record = dict(body)

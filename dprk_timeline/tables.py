@@ -41,6 +41,9 @@ FIRING_ATTRIBUTES = ["launched_at", "missile_type", "apogee_km", "range_km", "ma
 COLUMN = {"launched_at": "launched_at_utc", "site": "site_id", "missile_type": "missile_type_id"}
 LAUNCH_COLUMNS = [(attribute, COLUMN.get(attribute, attribute)) for attribute in LAUNCH_ATTRIBUTES]
 FIRING_COLUMNS = [(attribute, COLUMN.get(attribute, attribute)) for attribute in FIRING_ATTRIBUTES]
+# A firings row is its launch's ID, its position, its values (FIRING_COLUMNS), its claim count: the place of each
+FIRING_PLACE = {"launch_id": 0, "position": 1, **{column: 2 + n for n, (_, column) in enumerate(FIRING_COLUMNS)},
+                "claim_count": 2 + len(FIRING_COLUMNS)}
 KOREA = dt.timezone(dt.timedelta(hours=9))
 # Every kind of record that makes rows -> the state's mapping of them
 KINDS = {"launch": "launches", **{kind: attribute for kind, (attribute, _) in RECORDS.items()}}
@@ -146,7 +149,7 @@ class Projection:
         chosen, disagreeing = self.reconcile(pooled, used)
         chosen.update(counts)
         disagreeing |= count_disagreement
-        missile_rows = []
+        missile_rows = []  # each a firings row: launch ID, position, the values of FIRING_COLUMNS, claim count
         for position in range(1, positions + 1):
             if positions == 1:  # its claims are all the launch's, reconciled above
                 picked, claim_count = chosen, len(claims)
@@ -155,32 +158,32 @@ class Projection:
                 picked, differ = self.reconcile({a: g for a, g in own.items() if a in FIRING_ATTRIBUTES}, used)
                 disagreeing |= differ
                 claim_count = sum(map(len, own.values()))
-            row = {"launch_id": launch_id, "position": position, "claim_count": claim_count}
-            for attribute, column in FIRING_COLUMNS:
-                row[column] = winner.value if (winner := picked.get(attribute)) else None
-            missile_rows.append(row)
+            missile_rows.append((launch_id, position, *[winner.value if (winner := picked.get(attribute)) else None
+                                                        for attribute in FIRING_ATTRIBUTES], claim_count))
         launch = self.launch_row(launch_id, claims, chosen, disagreeing, count, missile_rows)
-        firings = self.rows["firings"]
-        return self.rows["launches"](launch), [firings(row) for row in missile_rows], used
+        return self.rows["launches"](launch), missile_rows, used
 
     def launch_row(self, launch_id, claims, chosen, disagreeing, count, missile_rows) -> dict:
         row = {"launch_id": launch_id}
         for attribute, column in LAUNCH_COLUMNS:
             row[column] = winner.value if (winner := chosen.get(attribute)) else None
         if missile_rows:
-            for attribute in ("apogee_km", "range_km", "max_speed_mach", "flight_time_s"):
-                if row[attribute] is None:
-                    figures = [m[attribute] for m in missile_rows if m[attribute] is not None]
+            for column in ("apogee_km", "range_km", "max_speed_mach", "flight_time_s"):
+                if row[column] is None:
+                    place = FIRING_PLACE[column]
+                    figures = [m[place] for m in missile_rows if m[place] is not None]
                     if figures:
-                        row[attribute] = max(figures)  # the salvo's highest / farthest / fastest / longest
-            times = [m["launched_at_utc"] for m in missile_rows if m["launched_at_utc"]]
+                        row[column] = max(figures)  # the salvo's highest / farthest / fastest / longest
+            place = FIRING_PLACE["launched_at_utc"]
+            times = [m[place] for m in missile_rows if m[place]]
             if row["launched_at_utc"] is None and times:
                 row["launched_at_utc"] = min(times)
                 chosen.setdefault("launched_at", next(c for c in claims if c.value == min(times)
                                                       and c.attribute == "launched_at"))
             for column in ("missile_type_id", "landing_area", "outcome"):
                 if row[column] is None:
-                    shared = {m[column] for m in missile_rows if m[column]}
+                    place = FIRING_PLACE[column]
+                    shared = {m[place] for m in missile_rows if m[place]}
                     if len(shared) == 1:
                         row[column] = shared.pop()  # what every missile of the salvo has in common
                     elif column == "outcome" and len(shared) > 1:
@@ -677,15 +680,14 @@ def make_table(name: str, owners: list[str], items: list, columns_of=None, path:
 # -- tables written by a helper process (helper.py) while this one makes the others ----------------------
 # This process makes the key values of a table's rows and, once the helper has sorted them, its rows in that
 # order (columns carried by marshal, the fastest way between processes); the helper makes the sort keys and
-# formats and writes the rows, most of the work of a table. The history of changes goes first (while no other
-# table is held), then launches, firings and claims; this process makes the other tables meanwhile.
-HELPED = ("changes", "launches", "firings", "claims")
+# formats and writes the rows, most of the work of a table. It writes every table but the launches and
+# firings, which are made last (after the longest work here, reconciling the launches' claims, during which
+# the helper writes the others), and which this process writes while the helper writes the claims (which
+# show what the launches use: LATER). The two processes then finish at about the same time.
+HELPED = tuple(name for name in TABLES if name not in ("launches", "firings"))
 # Chunks of rows sent and not yet written by the helper, at most: it always has the next at hand, and what waits
 # in its queue stays small (the claims alone are 150 MB of marshal at 10^6 events).
 AHEAD = 3
-# marshal's format 2 writes each text in full: a third faster to make than the current one, which looks up
-# every text that is held elsewhere too (all of them here) to write it once.
-MARSHAL = 2
 _writers: dict[str, TableWriter] = {}  # in the helper process: the tables it is writing
 
 
@@ -717,86 +719,115 @@ def _give_back_memory() -> None:
         pass  # (not the GNU C library: nothing to do)
 
 
+@dataclass
+class Feed:
+    """A table the helper writes, as this process sends it."""
+    name: str
+    owners: list[str]
+    items: list
+    columns_of: object
+    path: Path | None
+    keys_path: Path | None
+    ordered: object                 # the helper's job that finds the rows' order
+    held: bool = False              # its rows cannot be made yet (LATER)
+    order: array | None = None
+    sent: int = 0                   # rows sent
+    finished: object = None         # the helper's job that finishes the table
+
+
 class Feeder:
     """Sends the helper the rows of the tables it writes: a table's key values as soon as it is given (add), its
-    rows once the helper found their order, a chunk at a time, never more than AHEAD chunks ahead of the helper
-    (each let go of here once sent). This process calls pump now and then while it makes its own tables, and
-    finish at the end."""
+    rows once the helper found their order (and the table is not held), a chunk at a time, never more than AHEAD
+    chunks ahead of the helper (each let go of here once sent). This process calls pump now and then while it
+    makes its own tables, and finish at the end."""
 
     def __init__(self, helper, state: State):
-        self.helper, self.state, self.feeding, self.fed = helper, state, [], []
+        self.helper, self.state, self.feeds = helper, state, []
 
     def add(self, name: str, owners: list[str], items: list, columns_of, path: Path | None,
-            keys_path: Path | None) -> None:
+            keys_path: Path | None, held: bool = False) -> None:
         values = ITEM_KEY_COLUMNS[name](items) if columns_of else key_columns(name, items)
-        ordered = self.helper.submit(order_in_helper, name, path, keys_path, marshal.dumps(values, MARSHAL))
-        self.feeding.append([name, owners, items, columns_of, path, keys_path, ordered, None, 0])
+        ordered = self.helper.submit(order_in_helper, name, path, keys_path, marshal.dumps(values))
+        self.feeds.append(Feed(name, owners, items, columns_of, path, keys_path, ordered, held))
+
+    def release(self, name: str) -> None:
+        for feed in self.feeds:
+            feed.held = feed.held and feed.name != name
+
+    def sent(self) -> set[str]:
+        """The tables the helper has been sent all of."""
+        return {feed.name for feed in self.feeds if feed.finished is not None}
 
     def pump(self, wait: bool = False) -> None:
-        """Send what the helper has room for (wait: all, waiting for room as it goes)."""
+        """Send what the helper has room for, the tables in the order given (wait: all but the held ones,
+        waiting for room as it goes)."""
         helper = self.helper
         if helper.process is not None:
             helper.backlog()  # take in what has come back: the helper may be waiting to send it
-        while self.feeding and helper.process is not None:
-            table = self.feeding[0]
-            name, owners, items, columns_of, path, keys_path, ordered, order, start = table
-            if order is None:
-                if not (wait or ordered.ready()):
-                    return
-                order = table[7] = array("L")
-                order.frombytes(ordered.result())
-            if start < len(order):
-                if helper.backlog() > AHEAD:
-                    if not wait:
-                        return
-                    helper.wait_below(AHEAD + 1)
-                chunk = [items[i] for i in order[start:start + CHUNK]]
-                table[8] = start + CHUNK
-                helper.submit(write_in_helper, name, marshal.dumps(columns_of(chunk) if columns_of else list(zip(*chunk)), MARSHAL))
+        for feed in self.feeds:
+            if feed.held or feed.finished is not None:
                 continue
-            self.fed.append((name, path, keys_path, helper.submit(finish_in_helper, name), [owners[i] for i in order]))
-            self.feeding.pop(0)
-            items.clear()
+            if feed.order is None:
+                if not (wait or feed.ordered.ready()) or helper.process is None:
+                    return
+                feed.order = array("L")
+                feed.order.frombytes(feed.ordered.result())
+            while feed.sent < len(feed.order):
+                if helper.process is None or helper.backlog() > AHEAD and not wait:
+                    return
+                helper.wait_below(AHEAD + 1)
+                chunk = [feed.items[i] for i in feed.order[feed.sent:feed.sent + CHUNK]]
+                feed.sent += CHUNK
+                columns = feed.columns_of(chunk) if feed.columns_of else list(zip(*chunk))
+                helper.submit(write_in_helper, feed.name, marshal.dumps(columns))
+            feed.finished = helper.submit(finish_in_helper, feed.name)
+            feed.owners = [feed.owners[i] for i in feed.order]
+            feed.items.clear()
 
     def finish(self):
         """(name, Table) of each table sent, once the helper wrote it. If the helper is gone (what it did of the
         tables is lost), the tables it did not finish are made here, from the state again."""
         self.pump(wait=True)
         tables, lost = {}, {}
-        for name, path, keys_path, finished, owners in self.fed + [(t[0], t[4], t[5], None, None) for t in self.feeding]:
-            if finished is not None and self.helper.process is not None:
+        for feed in self.feeds:
+            if feed.finished is not None and self.helper.process is not None:
                 try:
-                    tables[name] = finished.result()
-                    tables[name].owners = owners
+                    tables[feed.name] = finished = feed.finished.result()
+                    finished.owners = feed.owners
                     continue
                 except KeyError:  # the helper went meanwhile: the job ran here, where the table has no writer
                     pass
-            _writers.pop(name, None)  # (a job of the helper's that was run here instead)
-            lost[name] = (path, keys_path)
-        for name, owners, items, columns_of in owned_rows(self.state) if lost else ():
+            _writers.pop(feed.name, None)  # (a job of the helper's that was run here instead)
+            lost[feed.name] = (feed.path, feed.keys_path)
+        for name, owners, items, columns_of in list(owned_rows(self.state)) if lost else ():  # (all made: LATER)
             if name in lost:
                 tables[name] = make_table(name, owners, items, columns_of, *lost[name])
         yield from tables.items()
 
 
+# A table whose rows can be made only once another is given (owned_rows gives it before, so that its order can be
+# found meanwhile): the claims' rows tell which claims the launches' and firings' rows use.
+LATER = {"claims": "launches"}
+
+
 def owned_rows(state: State, pump=None):
     """(table name, owners, rows or items, columns_of) for every table, one kind of record at a time, so that
-    only one kind's rows are held as Python objects at once: the largest tables first (changes, while no other
-    is held, then claims, with the launches that show which claims they use), then those the charts are drawn
-    from (CHART_TABLES), then the rest. columns_of is None when the list holds
-    rows; for claims and changes it makes the rows of a list of items, as columns (make_table). owners: the
-    record that made each row (its ID; none for the history of changes). pump: called every so often while
+    only one kind's rows are held as Python objects at once: the history of changes first (while no other is
+    held), the claims (whose rows can be made only once the launches' are: LATER), the statements, the
+    sanctions actions and the other records, then the launches and firings. columns_of is None when the list
+    holds rows; for claims and changes it makes the rows of a list of items, as columns (make_table). owners:
+    the record that made each row (its ID; none for the history of changes). pump: called every so often while
     rows are made (Feeder.pump)."""
     pump = pump or _nothing
     projection = Projection(state)
     yield "changes", [""] * len(state.changes), list(state.changes), projection.change_columns
     used = set()  # the claims that give a launch's or a firing's value, shown in the claims' rows
-    yield from _launch_rows(projection, state.launches, used, pump)
     owners = [launch_id for launch_id in state.launches for _ in projection.claims_of.get(launch_id, ())]
     yield "claims", owners, [claim for launch_id in state.launches for claim in projection.claims(launch_id)], \
         lambda claims: projection.claim_columns(claims, used)
     for kind in ("statement", "sanction", *(kind for kind in KINDS if kind not in ("launch", "statement", "sanction"))):
         yield from _record_rows(projection, kind, pump)
+    yield from _launch_rows(projection, state.launches, used, pump)
 
 
 def _nothing() -> None:
@@ -839,32 +870,40 @@ def rendered_tables(state: State, folder: Path | None = None, helper=None, keys:
                     then: tuple[set, object] | None = None):
     """(name, Table) of every table as it is made, written to folder/data/<name>.csv if a folder is given (not
     held in memory), its rows' keys to keys/<name>.keys if that folder is given. Given a helper process, it
-    writes the tables of HELPED, which come last. then: (names of tables, a function) called once, as soon as
+    writes the tables of HELPED, which are given last, once it has. then: (names of tables, a function) called once, as soon as
     those tables are written or the helper has been sent all it needs to write them (the helper would do a
     job it is sent then after them)."""
     if folder:
         (folder / "data").mkdir(parents=True, exist_ok=True)
     feeder = Feeder(helper, state) if helper else None
     pump = feeder.pump if feeder else None
-    waiting, done = then, set()
+    held, done = {}, set()  # LATER tables given, not made yet
     for name, owners, items, columns_of in owned_rows(state, pump):
         path = folder / "data" / f"{name}.csv" if folder else None
         keys_path = keys / f"{name}.keys" if keys else None
-        if feeder is None or name not in HELPED:
+        for later in [later for later, after in LATER.items() if after == name]:
+            if later in held:
+                yield later, make_table(later, *held.pop(later), pump)
+                done.add(later)
+            elif feeder:
+                feeder.release(later)
+        if feeder and name in HELPED:
+            feeder.add(name, owners, items, columns_of, path, keys_path, held=name in LATER)
+        elif name in LATER:
+            held[name] = (owners, items, columns_of, path, keys_path)
+        else:
             yield name, make_table(name, owners, items, columns_of, path, keys_path, pump)
             done.add(name)
-        else:
-            feeder.add(name, owners, items, columns_of, path, keys_path)
         if feeder:
             feeder.pump()
-            done |= {name for name, *_ in feeder.fed}
-        if waiting and waiting[0] <= done:
-            waiting[1]()
-            waiting = None
+            done |= feeder.sent()
+        if then and then[0] <= done:
+            then, call = None, then[1]
+            call()
     if feeder:
         yield from feeder.finish()
-    if waiting:
-        waiting[1]()
+    if then:
+        then[1]()
 
 
 def render_tables(state: State) -> dict[str, Table]:
@@ -875,6 +914,6 @@ def render_tables(state: State) -> dict[str, Table]:
 
 def project(state: State):
     """Every table's name and rows (unsorted) as dicts of Python values keyed by field name (for tests)."""
-    for name, _, items, columns_of in owned_rows(state):
+    for name, _, items, columns_of in list(owned_rows(state)):  # (all given before any is made: LATER)
         names = field_names(name)
         yield name, [dict(zip(names, row)) for row in (rows_of(columns_of, items) if columns_of else items)]
