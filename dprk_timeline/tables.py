@@ -680,11 +680,12 @@ def make_table(name: str, owners: list[str], items: list, columns_of=None, path:
 # -- tables written by a helper process (helper.py) while this one makes the others ----------------------
 # This process makes the key values of a table's rows and, once the helper has sorted them, its rows in that
 # order (columns carried by marshal, the fastest way between processes); the helper makes the sort keys and
-# formats and writes the rows, most of the work of a table. It writes every table but the launches and
-# firings, which are made last (after the longest work here, reconciling the launches' claims, during which
-# the helper writes the others), and which this process writes while the helper writes the claims (which
-# show what the launches use: LATER). The two processes then finish at about the same time.
-HELPED = tuple(name for name in TABLES if name not in ("launches", "firings"))
+# formats and writes the rows, most of the work of a table. It writes every table but the launches, which are
+# made last with the firings (after the longest work here, reconciling the launches' claims, during which the
+# helper writes the other tables), and which this process writes while the helper writes the firings and the
+# claims (which show what the launches use: LATER); the helper then draws the charts. The two processes
+# finish within a few seconds of each other.
+HELPED = tuple(name for name in TABLES if name != "launches")
 # Chunks of rows sent and not yet written by the helper, at most: it always has the next at hand, and what waits
 # in its queue stays small (the claims alone are 150 MB of marshal at 10^6 events).
 AHEAD = 3
