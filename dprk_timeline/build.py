@@ -334,13 +334,14 @@ def render_package(state: State, helper: Helper | None = None, folder: Path | No
     meanwhile. folder: write the files there as they are made, rather than hold them (the mapping returned then
     reads each file when asked: Written); keys: a folder for the tables' sort keys, which only a snapshot reads."""
     tables, charts = {}, None
-    if helper and folder:
-        def draw():  # in the helper, from the files, as soon as it has written (or been sent) what they need
-            nonlocal charts
-            charts = helper.submit(render_charts_from, folder / "data")
-    for name, table in rendered_tables(state, folder, helper, keys, (CHART_TABLES, draw) if helper and folder else None):
+    from_files = helper is not None and folder is not None  # the helper draws them from the files it writes
+
+    def draw():  # in the helper, as soon as it has written (or been sent) what they need
+        nonlocal charts
+        charts = helper.submit(render_charts_from, folder / "data")
+    for name, table in rendered_tables(state, folder, helper, keys, (CHART_TABLES, draw) if from_files else None):
         tables[name] = table
-        if charts is None and CHART_TABLES <= tables.keys() and not (helper and folder):
+        if charts is None and CHART_TABLES <= tables.keys() and not from_files:
             csvs = {name: _content(tables[name], folder) for name in CHART_TABLES}
             charts = helper.submit(render_charts, csvs) if helper else render_charts(csvs)
             del csvs

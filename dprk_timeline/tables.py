@@ -648,8 +648,8 @@ class TableWriter:
         self.out.write(text.encode("utf-8"))
         self.written += len(lines)
 
-    def finish(self, owners: list[str]) -> Table:
-        """The table; its rows' keys in the file at keys_path, if given."""
+    def finish(self, owners: list[str] | None) -> Table:
+        """The table (owners: of its rows, in order; None, to be filled in by who sent the rows)."""
         content = None if self.path else self.out.getvalue()
         self.out.close()
         return Table(self.name, self.keys, owners, self.lengths, content,
@@ -871,9 +871,9 @@ def rendered_tables(state: State, folder: Path | None = None, helper=None, keys:
                     then: tuple[set, object] | None = None):
     """(name, Table) of every table as it is made, written to folder/data/<name>.csv if a folder is given (not
     held in memory), its rows' keys to keys/<name>.keys if that folder is given. Given a helper process, it
-    writes the tables of HELPED, which are given last, once it has. then: (names of tables, a function) called once, as soon as
-    those tables are written or the helper has been sent all it needs to write them (the helper would do a
-    job it is sent then after them)."""
+    writes the tables of HELPED, which are given last, once it has. then: (names of tables, a function) called
+    once, as soon as those tables are written or the helper has been sent all it needs to write them (the
+    helper would do a job it is sent then after them)."""
     if folder:
         (folder / "data").mkdir(parents=True, exist_ok=True)
     feeder = Feeder(helper, state) if helper else None

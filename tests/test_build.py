@@ -254,13 +254,14 @@ def test_tables_the_helper_was_writing_when_it_was_lost_are_made_here_alike(tmp_
     build.read_and_fold(tmp_path / "synthetic", set(), lambda c: engine.run([c]))
     alone = build.render_package(engine.state)[0]
     monkeypatch.setattr(tables, "CHUNK", 200)  # tables of many chunks
-    pumped, calls = tables.Feeder.pump, []
+    pumped, calls, killed = tables.Feeder.pump, [], []
 
     def pump(feeder, wait=False):
         calls.append(wait)
         if len(calls) == kill_at:
             feeder.helper.process.kill()
             feeder.helper.process.join()
+            killed.append(run)
         pumped(feeder, wait)
     monkeypatch.setattr(tables.Feeder, "pump", pump)
     kill_at = 0
@@ -271,6 +272,7 @@ def test_tables_the_helper_was_writing_when_it_was_lost_are_made_here_alike(tmp_
         finally:
             helper.close()
         assert {path: written[path] for path in written} == alone
+        assert killed == list(range(1, run + 1))  # (each run but the first lost its helper)
         if run == 0:
             assert helper.pending == [] and len(calls) > 20  # (not killed: the helper did it all, many pumps)
             kill_at = 1
