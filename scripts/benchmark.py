@@ -32,12 +32,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-# The mix of event types (per 1,000 events), after the real log's but with more of the launch events that
-# make the most rows: claims and launches for the launch history, parties for the sanctions lists,
-# statements for the reactions, and every way of changing the past (corrections; retractions of
-# statements, launches and sanctions; merges of launches, sanctions and parties: the real log has one).
-MIX = {"launch": 220, "claims": 80, "statement": 140, "party": 300, "sanction": 70, "correction": 89, "source": 60,
-       "retraction": 18, "merge": 3, "context": 10, "actor": 10}
+# The mix of event types (per 1,000 events), after the real log's (where parties from the sanctions lists are
+# half the events and launches a seventh), with more of the events that change the past: claims added to a
+# launch, corrections, retractions of statements, launches and sanctions, merges of launches, sanctions and
+# parties (the real log has one merge).
+MIX = {"launch": 140, "claims": 20, "statement": 100, "party": 439, "sanction": 60, "correction": 60, "source": 70,
+       "site": 40, "missile_type": 25, "actor": 15, "retraction": 18, "merge": 3, "context": 10}
+# A launch event carries its claims the way the research dataset's do (the real log's have 14 on average):
+# the launch's date, missile count and site, and for each of its two missiles the time, type, apogee, range
+# and outcome, each with the words it was read from and the record it came from.
+MISSILES = 2
 EVENTS_PER_CHANGESET = 1000
 REBUILD, CHECKED = "full rebuild (1, 2, render)", "full rebuild and check (1-5)"
 PEAK = "peak MiB: "
@@ -69,7 +73,7 @@ def synthetic_bounds(size: int):
 
     saved = gx.LAUNCH_EVENTS_PER_YEAR, gx.MISSILES_PER_YEAR_MAX, gx.SANCTIONS_PER_YEAR_MAX
     gx.LAUNCH_EVENTS_PER_YEAR = (saved[0][0], max(saved[0][1], math.ceil(launches)))
-    gx.MISSILES_PER_YEAR_MAX = max(saved[1], math.ceil(2 * launches))  # two missiles a synthetic launch
+    gx.MISSILES_PER_YEAR_MAX = max(saved[1], math.ceil(MISSILES * launches))
     gx.SANCTIONS_PER_YEAR_MAX = max(saved[2], math.ceil(sanctions))
     try:
         yield
@@ -83,7 +87,7 @@ def generate(root: Path, size: int, seed: int = 1, per_changeset: int = EVENTS_P
     rng = random.Random(seed)
     events_dir = root / "events"
     events_dir.mkdir(parents=True)
-    sources, actors, launches, statements, sanctions, parties = [], [], [], [], [], []
+    sources, actors, sites, missile_types, launches, statements, sanctions, parties = [], [], [], [], [], [], [], []
     gone: set[str] = set()  # retracted or merged IDs, dropped from the lists above when met
     twins: list[tuple[str, str]] = []  # launches on one day, for merges
     per_day: dict[str, int] = {}
@@ -120,12 +124,18 @@ def generate(root: Path, size: int, seed: int = 1, per_changeset: int = EVENTS_P
             pool.pop()
         return None
 
+    def launched_at(korea_date: str) -> str:
+        """A time on the Korea date, 05:00 to 17:59 Korea time, given in UTC (9 h earlier)."""
+        korea_time = dt.datetime.fromisoformat(korea_date) + dt.timedelta(minutes=rng.randint(5 * 60, 18 * 60 - 1))
+        return (korea_time - dt.timedelta(hours=9)).strftime("%Y-%m-%dT%H:%M:00Z")
+
     def day(ordinal: int) -> str:
         return dt.date.fromordinal(min(ordinal, LAST_DAY.toordinal() + JITTER)).isoformat()
 
     for n in range(size):
         today = first + span * n // size  # the log's current date
-        kind = "source" if not sources else "actor" if len(actors) < 3 else rng.choice(kinds)
+        kind = ("source" if not sources else "actor" if len(actors) < 3 else "site" if not sites
+                else "missile_type" if not missile_types else rng.choice(kinds))
         target = live(launches) if kind in ("claims", "statement", "context") else None
         if kind == "source":
             sid = f"src-{len(sources)}"
@@ -137,6 +147,17 @@ def generate(root: Path, size: int, seed: int = 1, per_changeset: int = EVENTS_P
             actors.append(aid)
             add({"type": "actor", "actor_id": aid, "name": f"Actor {aid}", "kind": rng.choice(["military", "government", "state_media"]),
                  "country": rng.choice(["KR", "JP", "US", "KP"])})
+        elif kind == "site":
+            sid = f"site-{len(sites)}"
+            sites.append(sid)
+            add({"type": "site", "site_id": sid, "name": f"Site {len(sites)}", "country": "KP",
+                 "latitude": round(rng.uniform(37.7, 42.9), 6), "longitude": round(rng.uniform(124.3, 130.6), 6),
+                 "source": rng.choice(sources)})
+        elif kind == "missile_type":
+            mid = f"type-{len(missile_types)}"
+            missile_types.append(mid)
+            add({"type": "missile_type", "missile_type_id": mid, "name": f"Type {len(missile_types)}",
+                 "class": rng.choice(["SRBM", "MRBM", "IRBM", "ICBM", "SLBM", "CM"]), "source": rng.choice(sources)})
         elif kind == "launch" or (kind == "claims" and target is None):
             twin = last_day and last_day >= day(today - LAG) and rng.random() < SAME_DAY
             korea_date = last_day if twin else day(today + rng.randint(0, JITTER))
@@ -149,17 +170,35 @@ def generate(root: Path, size: int, seed: int = 1, per_changeset: int = EVENTS_P
             launches.append(lid)
             last_launch, last_day = lid, korea_date
             per_month[korea_date[:7]] = per_month.get(korea_date[:7], 0) + 1
+            record = f"synthetic.json#{lid}"
+            site = rng.choice(sites)
+            claims = [{"attribute": "korea_date", "value": korea_date, "precision": "day",
+                       "original": {"text": korea_date}},
+                      {"attribute": "missile_count", "original": {"text": f"{MISSILES} missiles", "value": MISSILES,
+                                                                  "unit": "missiles"}},
+                      {"attribute": "site", "value": site, "original": {"text": f"Site {site[5:]}"}}]
+            for missile in range(1, MISSILES + 1):
+                apogee, reach = rng.randint(20, 6000), rng.randint(50, 13000)
+                missile_type, time = rng.choice(missile_types), launched_at(korea_date)
+                claims += [
+                    {"attribute": "launched_at", "value": time, "precision": "minute",
+                     "original": {"text": f"{time[:10]} {time[11:16]} (UTC)"}, "missile": missile},
+                    {"attribute": "missile_type", "value": missile_type, "original": {"text": f"Type {missile_type[5:]}"},
+                     "missile": missile},
+                    {"attribute": "apogee_km", "original": {"text": f"{apogee} km", "value": apogee, "unit": "km"},
+                     "missile": missile},
+                    {"attribute": "range_km", "original": {"text": f"{reach} km", "value": reach, "unit": "km"},
+                     "missile": missile},
+                    {"attribute": "outcome", "value": rng.choice(["success", "success", "success", "failure", "unknown"]),
+                     "original": {"text": "as reported"}, "missile": missile}]
+            for claim in claims:
+                claim["source_record"] = record
             add({"type": "launch", "launch_id": lid, "source": rng.choice(sources), "claimant": rng.choice(actors),
-                 "claims": [{"attribute": "korea_date", "value": korea_date},
-                            {"attribute": "apogee_km", "original": {"text": "100 km", "value": rng.randint(20, 6000), "unit": "km"}},
-                            {"attribute": "missile_count", "original": {"text": "2 missiles", "value": 2, "unit": "missiles"}}]})
+                 "claims": claims})
         elif kind == "claims":
-            # a time on the launch's Korea date, 05:00 to 17:59 Korea time, given in UTC (9 h earlier)
-            korea_time = dt.datetime.fromisoformat(target[:10]) + dt.timedelta(minutes=rng.randint(5 * 60, 18 * 60 - 1))
-            launched_at = (korea_time - dt.timedelta(hours=9)).strftime("%Y-%m-%dT%H:%M:00Z")
             add({"type": "claims", "launch_id": target, "source": rng.choice(sources), "claimant": rng.choice(actors),
                  "claims": [{"attribute": "range_km", "original": {"text": "300 mi", "value": rng.randint(50, 900), "unit": "mi"}},
-                            {"attribute": "launched_at", "value": launched_at}]})
+                            {"attribute": "launched_at", "value": launched_at(target[:10])}]})
         elif kind == "statement":
             sid = f"st-{n}"
             statements.append(sid)
