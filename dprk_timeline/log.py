@@ -16,7 +16,8 @@ NAME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}-[a-z0-9]+(?:-[a-z0-9]+)*$")
 # of the memory of a large log's records and claims.
 REPEATED = frozenset({"type", "source", "actor", "claimant", "authority", "parent", "kind", "stance", "channel",
                       "action", "date_precision", "topic", "unit", "country", "nationality", "programme",
-                      "legal_basis", "publisher", "attribute", "qualifier", "precision"})
+                      "legal_basis", "publisher", "attribute", "qualifier", "precision", "value", "text",
+                      "source_record"})
 
 
 @dataclass(slots=True)
