@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import event_schema, incremental, log, snapshot
-from .charts import CHART_TABLES, render_charts, render_charts_from
+from .charts import CHART_TABLES, render_charts, render_charts_from, warm_up
 from .codebook import render_codebook, summarise
-from .helper import Helper
+from .helper import Helper, Job
 from .incremental import Fallback
 from .package import render_descriptor
 from .problems import CheckFailed, Problem
@@ -381,12 +381,14 @@ class Written(Mapping):
 def finish_package(state: State, csvs: dict[str, bytes], charts: dict[str, bytes] | None = None,
                    summaries: dict | None = None) -> tuple[dict[str, bytes], dict]:
     """The output files made from the tables: the tables themselves, the descriptor, codebook and charts
-    (drawn, unless given), and the tables' summaries for the codebook (made, unless given)."""
+    (drawn, unless given; a chart given as a helper's job is asked for last, while it is drawn), and the
+    tables' summaries for the codebook (made, unless given)."""
     summaries = {name: (summaries or {}).get(name) or summarise(content) for name, content in csvs.items()}
     files = {f"data/{name}.csv": content for name, content in csvs.items()}
     files["datapackage.json"] = render_descriptor(state)
     files["CODEBOOK.md"] = render_codebook(csvs, summaries)
-    files.update(charts or render_charts(csvs))
+    files.update({path: chart.result() if isinstance(chart, Job) else chart
+                  for path, chart in (charts or render_charts(csvs)).items()})
     return files, summaries
 
 
@@ -506,10 +508,12 @@ def _run(root: Path, *, write: bool = False, out: Path | None = None, base: str 
     if resumed:
         from .expectations import Worker
         worker = Worker()  # forked first: no thread or open snapshot to carry into it
+        helper = Helper()  # draws a chart that changed; imports matplotlib meanwhile
+        helper.submit(warm_up)
         try:
             if snapshot.open_snapshot(resumed) is None:
                 raise Fallback("the snapshot file cannot be read")
-            return _run_on_snapshot(root, resumed, worker, **options)
+            return _run_on_snapshot(root, resumed, worker, helper, **options)
         except Fallback as fallback:
             why = str(fallback)  # the full path decides, and words the problems as it always does
         except Exception:  # a problem found, or a failure reading the snapshot: trusted only if its file is intact
@@ -518,6 +522,7 @@ def _run(root: Path, *, write: bool = False, out: Path | None = None, base: str 
             why = "the snapshot file is not the one that was verified"
         finally:
             worker.close()
+            helper.close()
     return _run_in_full(root, cache=cache, as_of=as_of, reported_by=reported_by, why=why, **options)
 
 
@@ -583,7 +588,7 @@ def _run_in_full(root: Path, *, write: bool, out: Path | None, base: str | None,
         shutil.rmtree(keys, ignore_errors=True)
 
 
-def _run_on_snapshot(root: Path, resumed: snapshot.Snapshot, worker, *, write: bool, out: Path | None,
+def _run_on_snapshot(root: Path, resumed: snapshot.Snapshot, worker, helper: Helper, *, write: bool, out: Path | None,
                      base: str | None, today: dt.date | None) -> Result:
     """Layers 1 and 2 on the new changesets, on top of the snapshot's engine; layers 3 to 5 on the rows of the
     records they touched (incremental.py). Raises Fallback where only the full path can decide."""
@@ -601,7 +606,8 @@ def _run_on_snapshot(root: Path, resumed: snapshot.Snapshot, worker, *, write: b
         csvs[name] = incremental.splice(old, resumed, delta) if delta else old
         result.rows[name] = resumed.rows(name) + (len(delta.added) - len(delta.old) if delta else 0)
     changes = incremental.Changes(resumed, deltas)
-    files, _ = finish_package(state, csvs, incremental.charts(changes, csvs), incremental.summaries(changes, result.rows))
+    files, _ = finish_package(state, csvs, incremental.charts(changes, csvs, helper),
+                              incremental.summaries(changes, result.rows))
     incremental.validate_rows(deltas, files["datapackage.json"], state)
     result.layers.append((LAYERS[2], "ok", f"{len(TABLES)} tables, {sum(result.rows.values())} rows "
                                            f"({sum(len(d.rows) for d in deltas.values())} new or changed checked; "

@@ -40,6 +40,11 @@ def _setup():
     return plt
 
 
+def warm_up() -> None:
+    """Import matplotlib (in a helper process, ahead of the chart it will be asked to draw)."""
+    _setup()
+
+
 def per_year(csvs: dict[str, bytes]) -> bytes:
     """Launch events and missiles per year, stacked by missile class."""
     launches = _columns(csvs, "launches", "launch_id", "korea_date", "missile_class")

@@ -386,9 +386,10 @@ def _new_facts(changes: Changes):
 
 
 # -- charts -----------------------------------------------------------------------------------------
-def charts(changes: Changes, csvs: dict[str, bytes]) -> dict[str, bytes]:
+def charts(changes: Changes, csvs: dict[str, bytes], helper=None) -> dict:
     """The snapshot's charts, each drawn again only when what it shows changed: the launches per year from the
-    launches' facts (expectations.Facts), the year 2022 from the new tables."""
+    launches' facts (expectations.Facts), by the helper when given (its value then a helper.Job), the year
+    2022 from the new tables."""
     from collections import Counter
 
     from .charts import draw_per_year, timeline_2022
@@ -411,7 +412,10 @@ def charts(changes: Changes, csvs: dict[str, bytes]) -> dict[str, bytes]:
     facts = new_facts(changes).launches
     drawn = {}
     path = "charts/launches-per-year.svg"
-    drawn[path] = draw_per_year(facts) if per_year(facts) != per_year(changes.snap.facts().launches) else changes.snap.file(path)
+    if per_year(facts) == per_year(changes.snap.facts().launches):
+        drawn[path] = changes.snap.file(path)
+    else:
+        drawn[path] = helper.submit(draw_per_year, facts) if helper else draw_per_year(facts)
     # a link row is shown only when its launch is of 2022: count the links of any launch of 2022, old or new
     path = "charts/timeline-2022.svg"
     if in_2022(old("launches"), links_of_2022(changes, old), old("sanctions")) \

@@ -521,13 +521,13 @@ def main() -> int:
     if args.run:
         from dprk_timeline.cli import main as command
         name, size, root = args.run
+        everything = AllPeak().start()  # with the processes it forks (expectations, charts)
         with synthetic_bounds(int(size)):
             code = command([name, "--root", root])
-        # the peak of this program (getrusage would count the moment before exec, a copy of the benchmark), and
-        # of the process it forks for the expectations (forked, not exec'd: getrusage counts it right)
+        # and never less than this program's own peak (from /proc: getrusage would count the moment before exec,
+        # a copy of the benchmark), which sampling may miss
         hwm = int(Path("/proc/self/status").read_text().split("VmHWM:")[1].split()[0])
-        worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        print(f"{PEAK}{(hwm + worker) / 1024:.1f}")
+        print(f"{PEAK}{max(everything.stop(), hwm / 1024):.1f}")
         return code
     print(f"machine: {machine()}")
     print(f"{'events':>9}  {'stage':<50} {'seconds':>8} {'peak MiB':>9}  note")
