@@ -378,7 +378,7 @@ class Written(Mapping):
         return len(self.relatives)
 
 
-def finish_package(state: State, csvs: dict[str, bytes], charts: dict[str, bytes] | None = None,
+def finish_package(state: State, csvs: dict[str, bytes], charts: dict[str, bytes | Job] | None = None,
                    summaries: dict | None = None) -> tuple[dict[str, bytes], dict]:
     """The output files made from the tables: the tables themselves, the descriptor, codebook and charts
     (drawn, unless given; a chart given as a helper's job is asked for last, while it is drawn), and the

@@ -12,8 +12,8 @@ from .problems import Problem
 
 NAME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}-[a-z0-9]+(?:-[a-z0-9]+)*$")
 # Fields whose words repeat from event to event (types, kinds, stances, units, attributes, the IDs of sources
-# and actors): kept once in memory as the files are read, rather than once per event and claim, which is most
-# of the memory of a large log's records and claims.
+# and actors, claims' values, original texts and source records): kept once in memory as the files are read,
+# rather than once per event and claim, which is most of the memory of a large log's records and claims.
 REPEATED = frozenset({"type", "source", "actor", "claimant", "authority", "parent", "kind", "stance", "channel",
                       "action", "date_precision", "topic", "unit", "country", "nationality", "programme",
                       "legal_basis", "publisher", "attribute", "qualifier", "precision", "value", "text",

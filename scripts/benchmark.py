@@ -302,7 +302,7 @@ class WorkersPeak:
 
 class AllPeak:
     """The largest memory of this process and all its descendants together (the rebuild's helper and its layer-1
-    worker), sampled four times a second as their proportional set size: pages they share (the libraries this
+    worker; a check's expectations and chart processes), sampled four times a second as their proportional set size: pages they share (the libraries this
     process had loaded when it forked them) are counted once, not once per process."""
 
     def start(self) -> "AllPeak":
