@@ -328,18 +328,20 @@ def _resource_problems(report, directory: Path) -> tuple[int, list[Problem]]:
 
 # -- the whole build -----------------------------------------------------------------------------
 def render_package(state: State, helper: Helper | None = None, folder: Path | None = None,
-                   keys: Path | None = None) -> tuple[Mapping[str, bytes], dict[str, Table], dict]:
+                   keys: Path | None = None, claims_of=None) -> tuple[Mapping[str, bytes], dict[str, Table], dict]:
     """Every output file, by path relative to the package root, the rendered tables and their summaries
     (codebook.summarise). helper: a process (helper.py) that writes the largest tables and draws the charts
     meanwhile. folder: write the files there as they are made, rather than hold them (the mapping returned then
-    reads each file when asked: Written); keys: a folder for the tables' sort keys, which only a snapshot reads."""
+    reads each file when asked: Written); keys: a folder for the tables' sort keys, which only a snapshot reads.
+    claims_of: the replay's index of claims by launch (Replay.claims_of; made again from the claims if not given)."""
     tables, charts = {}, None
     from_files = helper is not None and folder is not None  # the helper draws them from the files it writes
 
     def draw():  # in the helper, as soon as it has written (or been sent) what they need
         nonlocal charts
         charts = helper.submit(render_charts_from, folder / "data")
-    for name, table in rendered_tables(state, folder, helper, keys, (CHART_TABLES, draw) if from_files else None):
+    for name, table in rendered_tables(state, folder, helper, keys, (CHART_TABLES, draw) if from_files else None,
+                                       claims_of):
         tables[name] = table
         if charts is None and CHART_TABLES <= tables.keys() and not from_files:
             csvs = {name: _content(tables[name], folder) for name in CHART_TABLES}
@@ -554,7 +556,7 @@ def _run_in_full(root: Path, *, write: bool, out: Path | None, base: str | None,
                 result.layers[0] = (layer, status, f"{what} (read in full: {why})")
             _layer_2(root, result, base, changesets, None, problems)
             with without_gc():
-                files, tables, summaries = render_package(state, helper, staging, keys)
+                files, tables, summaries = render_package(state, helper, staging, keys, engine.claims_of)
         finally:
             helper.close()
         result.rows = {name: table.rows for name, table in tables.items()}

@@ -46,12 +46,16 @@ class Helper:
             jobs.close()
             results.close()
 
-    def submit(self, function, *args) -> Job:
+    def submit(self, function, *args, keep: bool = True) -> Job:
+        """Send a job. keep=False: once sent, the job lets go of its arguments (large ones go at once), and if
+        the helper is gone before it is done, its result is None rather than its function run here."""
         job = Job(self, function, args)
         if self.process is not None:
             try:
                 self.jobs.send((function, args))
                 self.pending.append(job)
+                if not keep:
+                    job.args = None
                 return job
             except (OSError, ValueError):
                 self.close()
@@ -60,8 +64,10 @@ class Helper:
     def wait_for(self, job: Job) -> None:
         while job in self.pending:
             self._receive()
-        if not job.done:
-            job.value, job.done = job.function(*job.args), True
+        if not job.done and job.args is None:
+            job.done = True  # (sent without keeping its arguments: nothing to run here; its value is None)
+        elif not job.done:
+            job.value, job.done, job.args = job.function(*job.args), True, None
 
     def ready(self, job: Job) -> bool:
         while job in self.pending and self.results.poll():
@@ -91,6 +97,7 @@ class Helper:
         if outcome == "error":
             raise RuntimeError(f"{first.function.__name__} failed in the helper process: {value}")
         first.value, first.done = value, True
+        first.args = None  # needed only to run it here: large arguments (rows, keys) go once it is done
 
     def close(self) -> None:
         if self.process is not None:

@@ -22,11 +22,17 @@ REPEATED = frozenset({"type", "source", "actor", "claimant", "authority", "paren
 
 @dataclass(slots=True)
 class Event:
-    id: str
     changeset: "Changeset"
     position: int             # 1-based position in the changeset
     type: str
     body: dict | None         # the event as read; the replay lets it go once it has folded it in
+    explicit_id: str | None = None  # the event's own `id`, if it gives one
+
+    @property
+    def id(self) -> str:
+        """<changeset>/<id> or <changeset>/<position>: made when asked (a million events' IDs held as text would
+        take 80 MB, and most are asked for once, when the tables are written)."""
+        return f"{self.changeset.name}/{self.position if self.explicit_id is None else self.explicit_id}"
 
     @property
     def label(self) -> str:
@@ -75,7 +81,7 @@ def read_changeset(path: Path, root: Path, raw: bytes | None = None) -> tuple[Ch
 def attach_events(changeset: Changeset) -> None:
     """Give each event of a (schema-valid) changeset its ID."""
     changeset.events = [
-        Event(f"{changeset.name}/{body.get('id', position)}", changeset, position, body["type"], body)
+        Event(changeset, position, body["type"], body, body.get("id"))
         for position, body in enumerate(changeset.body["events"], start=1)
     ]
 

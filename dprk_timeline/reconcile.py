@@ -40,7 +40,7 @@ def pick(claims: list[Claim], actor_kinds: dict[str, str], published: dict[str, 
 
     def key(claim: Claim):
         rank = ranking.index(actor_kinds[claim.claimant])
-        return (-rank, published[claim.source], claim.order)
+        return (-rank, published[claim.source], claim.order, claim.position)
     return max(claims, key=key)
 
 

@@ -21,7 +21,6 @@ from .problems import Problem
 from .units import MEASURES, normalise
 
 MEASURED = set(MEASURES)
-ORDER_STEP = 1 << 32  # a claim's order: its event's place in the log times this, plus its place in the event
 DEFAULT_PRECISION = {"launched_at": "minute", "korea_date": "day"}
 NOTHING: dict = {}  # a claim without `original` (never changed)
 
@@ -42,7 +41,8 @@ class Claim:
     claimant: str
     source: str
     event: Event
-    order: int                 # place in the log (event, then claim in it: ORDER_STEP), for "latest" ties
+    order: int                 # its event's place in the log (one int for all the event's claims), then:
+    position: int              # its place in the event: together, the claim's place in the log ("latest" ties)
     note: str = ""
     source_record: str = ""
     status: str = "current"    # current, superseded, retracted
@@ -412,7 +412,7 @@ class Replay:
         return Claim(claim_id, launch_id, raw.get("missile"), attribute, value, unit, original.get("text", ""),
                      original.get("value"), original.get("unit", ""), raw.get("qualifier", "exact"),
                      raw.get("precision", DEFAULT_PRECISION.get(attribute, "")), claimant, source, event,
-                     self.order * ORDER_STEP + position, raw.get("note", ""), raw.get("source_record", ""))
+                     self.order, position, raw.get("note", ""), raw.get("source_record", ""))
 
     def claim_problems(self, event: Event, pointer: str, raw: dict, source: str, claimant: str | None,
                        attribute: str, value) -> bool:

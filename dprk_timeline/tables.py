@@ -81,7 +81,7 @@ def dated(record: dict) -> dict:
 
 class Projection:
     """The rows of each record of a replayed state. `claims_of` (launch ID -> IDs of all its claims) is
-    the replay's index when given; otherwise it is made from the claims."""
+    the replay's index when given (Replay.claims_of); otherwise it is made from the claims."""
 
     def __init__(self, state: State, claims_of=None):
         self.state = state
@@ -115,16 +115,17 @@ class Projection:
         """The launch's row, its firings rows and the rows of all its claims."""
         if launch_id not in self.state.launches:
             return {}
-        launch, firings, used = self.launch_parts(launch_id)
+        launch, firings, passed_over = self.launch_parts(launch_id)
         return {"launches": [launch], "firings": firings,
-                "claims": [self.claim_row(claim, claim.id in used) for claim in self.claims(launch_id)]}
+                "claims": list(zip(*self.claim_columns(self.claims(launch_id), passed_over)))}
 
     def claims(self, launch_id: str) -> list[Claim]:
         """All the launch's claims, whatever their status."""
         return [self.state.claims[claim_id] for claim_id in self.claims_of.get(launch_id, ())]
 
     def launch_parts(self, launch_id: str) -> tuple[tuple, list[tuple], set[str]]:
-        """The launch's row, its firings rows, and the IDs of the claims that give their values."""
+        """The launch's row, its firings rows, and the IDs of its current claims that give none of their values
+        (passed over: fewer than those that do, which are nearly all)."""
         claims_by_id = self.state.claims
         claims = [claim for claim in map(claims_by_id.__getitem__, self.claims_of.get(launch_id, ()))
                   if claim.status == "current"]
@@ -161,7 +162,7 @@ class Projection:
             missile_rows.append((launch_id, position, *[winner.value if (winner := picked.get(attribute)) else None
                                                         for attribute in FIRING_ATTRIBUTES], claim_count))
         launch = self.launch_row(launch_id, claims, chosen, disagreeing, count, missile_rows)
-        return self.rows["launches"](launch), missile_rows, used
+        return self.rows["launches"](launch), missile_rows, {c.id for c in claims if c.id not in used}
 
     def launch_row(self, launch_id, claims, chosen, disagreeing, count, missile_rows) -> dict:
         row = {"launch_id": launch_id}
@@ -212,12 +213,10 @@ class Projection:
         row["first_reported"] = min(map(self.published_day.__getitem__, sources))
         return row
 
-    def claim_row(self, claim: Claim, used: bool) -> tuple:
-        return next(zip(*self.claim_columns([claim], {claim.id} if used else ())))
-
-    def claim_columns(self, claims: list[Claim], used) -> list[list]:
-        """The claims' rows as columns (a large table's rows are made a column at a time); used: the IDs of
-        the claims that give a launch's or a firing's value."""
+    def claim_columns(self, claims: list[Claim], passed_over) -> list[list]:
+        """The claims' rows as columns (a large table's rows are made a column at a time); passed_over: the IDs
+        of the current claims that give none of their launch's or firings' values (launch_parts): every other
+        current claim gives one (is used)."""
         values = [c.value for c in claims]
         numbers = [v if isinstance(v, (int, float)) else None for v in values]
         published = self.published_day
@@ -230,7 +229,7 @@ class Projection:
                 [c.claimant for c in claims], [c.source for c in claims], [published[c.source] for c in claims],
                 [c.source_record or None for c in claims], [c.event.id for c in claims],
                 [c.event.changeset.recorded_at for c in claims], [c.status for c in claims],
-                [c.replaced_by or None for c in claims], [c.id in used for c in claims],
+                [c.replaced_by or None for c in claims], [c.status == "current" and c.id not in passed_over for c in claims],
                 [c.note or None for c in claims]]
 
     def statement(self, statement_id: str) -> dict[str, list]:
@@ -425,9 +424,10 @@ class _LengthMarks(dict):
 _LENGTH_MARKS = _LengthMarks()
 
 
-def value_keys(values) -> list[str]:
-    """value_key of each value: the same keys, made in one comprehension (no Python call for most values)."""
-    heads, marks = _HeadKeys(), _LENGTH_MARKS
+def value_keys(values, heads: _HeadKeys | None = None) -> list[str]:
+    """value_key of each value: the same keys, made in one comprehension (no Python call for most values).
+    heads: the keys of heads made so far (of earlier values of the same column)."""
+    heads, marks = _HeadKeys() if heads is None else heads, _LENGTH_MARKS
     try:
         "".join(values)  # all text, as IDs are
     except TypeError:
@@ -437,9 +437,18 @@ def value_keys(values) -> list[str]:
 
 
 def sort_keys(columns: list) -> list[str]:
-    """The sort key of each row (row_key of its key values), from the key values given as columns."""
-    keys = [value_keys(column) for column in columns]
-    return keys[0] if len(keys) == 1 else list(map(KEY_SEPARATOR.join, zip(*keys)))
+    """The sort key of each row (row_key of its key values), from the key values given as columns, which it
+    empties: a chunk of values goes as soon as its keys are made (the values and the keys of a large table are
+    never all held together)."""
+    keys, heads = [], [_HeadKeys() for _ in columns]
+    rows = len(columns[0]) if columns else 0
+    for start in range(0, rows, CHUNK):
+        made = [value_keys(column[start:start + CHUNK], cache) for column, cache in zip(columns, heads)]
+        keys += made[0] if len(made) == 1 else map(KEY_SEPARATOR.join, zip(*made))
+        for column in columns:
+            column[start:start + CHUNK] = [None] * len(made[0])
+    columns.clear()
+    return keys
 
 
 # -- writing --------------------------------------------------------------------------------------
@@ -636,7 +645,6 @@ class TableWriter:
     def order(self, key_columns: list[list]) -> list[int]:
         """The order of the rows, given their key values as columns (emptied: they go once their keys are made)."""
         keys = sort_keys(key_columns)
-        key_columns.clear()
         order = _sorted_order(keys)
         self.keys = Keys.in_order(keys, order, self.keys_path)
         return order
@@ -692,10 +700,11 @@ AHEAD = 3
 _writers: dict[str, TableWriter] = {}  # in the helper process: the tables it is writing
 
 
-def order_in_helper(name: str, path: Path | None, keys_path: Path | None, packed_keys: bytes) -> bytes:
-    """In the helper: start writing a table; the order of its rows (array of "L", as bytes)."""
+def order_in_helper(name: str, path: Path | None, keys_path: Path | None, packed_keys: list[bytes]) -> bytes:
+    """In the helper: start writing a table; the order of its rows (array of "L", as bytes). packed_keys: the
+    marshal of the key values, alone in a list, taken out so that it goes once read (it is as large as them)."""
     writer = _writers[name] = TableWriter(name, path, keys_path)
-    return array("L", writer.order(marshal.loads(packed_keys))).tobytes()
+    return array("L", writer.order(marshal.loads(packed_keys.pop()))).tobytes()
 
 
 def write_in_helper(name: str, packed_columns: bytes) -> None:
@@ -710,8 +719,9 @@ def finish_in_helper(name: str) -> Table:
 
 
 def _give_back_memory() -> None:
-    """Hand the memory freed by a finished table back to the system (the C library keeps it otherwise, and the
-    helper's memory would stay that of its largest table plus what the next one takes)."""
+    """Hand freed memory back to the system, which the C library keeps otherwise: in the helper, that of a finished
+    table (its memory would stay that of its largest table plus what the next one takes); here, that of the
+    parsed log, before the rows are made."""
     try:
         import ctypes
 
@@ -729,7 +739,7 @@ class Feed:
     columns_of: object
     path: Path | None
     keys_path: Path | None
-    ordered: object                 # the helper's job that finds the rows' order
+    ordered: object                 # the helper's job that finds the rows' order (None once taken)
     held: bool = False              # its rows cannot be made yet (LATER)
     order: array | None = None
     sent: int = 0                   # rows sent
@@ -742,13 +752,14 @@ class Feeder:
     chunks ahead of the helper (each let go of here once sent). This process calls pump now and then while it
     makes its own tables, and finish at the end."""
 
-    def __init__(self, helper, state: State):
-        self.helper, self.state, self.feeds = helper, state, []
+    def __init__(self, helper, state: State, claims_of=None):
+        self.helper, self.state, self.claims_of, self.feeds = helper, state, claims_of, []
 
     def add(self, name: str, owners: list[str], items: list, columns_of, path: Path | None,
             keys_path: Path | None, held: bool = False) -> None:
         values = ITEM_KEY_COLUMNS[name](items) if columns_of else key_columns(name, items)
-        ordered = self.helper.submit(order_in_helper, name, path, keys_path, marshal.dumps(values))
+        # (not kept here once sent: if the helper goes, finish makes the table here from the state again)
+        ordered = self.helper.submit(order_in_helper, name, path, keys_path, [marshal.dumps(values)], keep=False)
         self.feeds.append(Feed(name, owners, items, columns_of, path, keys_path, ordered, held))
 
     def release(self, name: str) -> None:
@@ -769,10 +780,13 @@ class Feeder:
             if feed.held or feed.finished is not None:
                 continue
             if feed.order is None:
-                if not (wait or feed.ordered.ready()) or helper.process is None:
+                if helper.process is None or not (wait or feed.ordered.ready()):
+                    return
+                order, feed.ordered = feed.ordered.result(), None  # (its bytes are as large as the order)
+                if order is None:  # the helper went: finish makes the table
                     return
                 feed.order = array("L")
-                feed.order.frombytes(feed.ordered.result())
+                feed.order.frombytes(order)
             while feed.sent < len(feed.order):
                 if helper.process is None or helper.backlog() > AHEAD and not wait:
                     return
@@ -784,6 +798,7 @@ class Feeder:
             feed.finished = helper.submit(finish_in_helper, feed.name)
             feed.owners = [feed.owners[i] for i in feed.order]
             feed.items.clear()
+            feed.order = None
 
     def finish(self):
         """(name, Table) of each table sent, once the helper wrote it. If the helper is gone (what it did of the
@@ -800,7 +815,7 @@ class Feeder:
                     pass
             _writers.pop(feed.name, None)  # (a job of the helper's that was run here instead)
             lost[feed.name] = (feed.path, feed.keys_path)
-        for name, owners, items, columns_of in list(owned_rows(self.state)) if lost else ():  # (all made: LATER)
+        for name, owners, items, columns_of in list(owned_rows(self.state, claims_of=self.claims_of)) if lost else ():  # (all made: LATER)
             if name in lost:
                 tables[name] = make_table(name, owners, items, columns_of, *lost[name])
         yield from tables.items()
@@ -811,24 +826,24 @@ class Feeder:
 LATER = {"claims": "launches"}
 
 
-def owned_rows(state: State, pump=None):
+def owned_rows(state: State, pump=None, claims_of=None):
     """(table name, owners, rows or items, columns_of) for every table, one kind of record at a time, so that
     only one kind's rows are held as Python objects at once: the history of changes first (while no other is
     held), the claims (whose rows can be made only once the launches' are: LATER), the statements, the
     sanctions actions and the other records, then the launches and firings. columns_of is None when the list
     holds rows; for claims and changes it makes the rows of a list of items, as columns (make_table). owners:
     the record that made each row (its ID; none for the history of changes). pump: called every so often while
-    rows are made (Feeder.pump)."""
+    rows are made (Feeder.pump). claims_of: the replay's index of claims by launch (Projection)."""
     pump = pump or _nothing
-    projection = Projection(state)
+    projection = Projection(state, claims_of)
     yield "changes", [""] * len(state.changes), list(state.changes), projection.change_columns
-    used = set()  # the claims that give a launch's or a firing's value, shown in the claims' rows
+    passed_over = set()  # current claims that give no launch's or firing's value (the claims' rows show which do)
     owners = [launch_id for launch_id in state.launches for _ in projection.claims_of.get(launch_id, ())]
     yield "claims", owners, [claim for launch_id in state.launches for claim in projection.claims(launch_id)], \
-        lambda claims: projection.claim_columns(claims, used)
+        lambda claims: projection.claim_columns(claims, passed_over)
     for kind in ("statement", "sanction", *(kind for kind in KINDS if kind not in ("launch", "statement", "sanction"))):
         yield from _record_rows(projection, kind, pump)
-    yield from _launch_rows(projection, state.launches, used, pump)
+    yield from _launch_rows(projection, state.launches, passed_over, pump)
 
 
 def _nothing() -> None:
@@ -839,17 +854,19 @@ def _nothing() -> None:
 PUMP_EVERY = 1 << 14
 
 
-def _launch_rows(projection: Projection, ids, used: set, pump):
-    """The rows of launches and firings; the claims they use are added to used."""
+def _launch_rows(projection: Projection, ids, passed_over: set, pump):
+    """The rows of launches and firings; the current claims that give none of their values are added to
+    passed_over."""
     launches, firings, owners = [], [], []
     for n, launch_id in enumerate(ids):
         if not n % PUMP_EVERY:
             pump()
-        launch, missiles, chosen = projection.launch_parts(launch_id)
+        launch, missiles, passed = projection.launch_parts(launch_id)
         launches.append(launch)
         firings += missiles
         owners += [launch_id] * len(missiles)
-        used |= chosen
+        if passed:
+            passed_over |= passed
     yield "launches", list(ids), launches, None
     yield "firings", owners, firings, None
 
@@ -868,18 +885,19 @@ def _record_rows(projection: Projection, kind: str, pump):
 
 
 def rendered_tables(state: State, folder: Path | None = None, helper=None, keys: Path | None = None,
-                    then: tuple[set, object] | None = None):
+                    then: tuple[set, object] | None = None, claims_of=None):
     """(name, Table) of every table as it is made, written to folder/data/<name>.csv if a folder is given (not
     held in memory), its rows' keys to keys/<name>.keys if that folder is given. Given a helper process, it
     writes the tables of HELPED, which are given last, once it has. then: (names of tables, a function) called
     once, as soon as those tables are written or the helper has been sent all it needs to write them (the
-    helper would do a job it is sent then after them)."""
+    helper would do a job it is sent then after them). claims_of: the replay's index of claims by launch."""
     if folder:
         (folder / "data").mkdir(parents=True, exist_ok=True)
-    feeder = Feeder(helper, state) if helper else None
+    _give_back_memory()  # what reading the log freed (its parsed events), before the rows are made
+    feeder = Feeder(helper, state, claims_of) if helper else None
     pump = feeder.pump if feeder else None
     held, done = {}, set()  # LATER tables given, not made yet
-    for name, owners, items, columns_of in owned_rows(state, pump):
+    for name, owners, items, columns_of in owned_rows(state, pump, claims_of):
         path = folder / "data" / f"{name}.csv" if folder else None
         keys_path = keys / f"{name}.keys" if keys else None
         for later in [later for later, after in LATER.items() if after == name]:

@@ -437,7 +437,7 @@ def measure(size: int) -> list[tuple[str, float, float, str]]:
 
         def render():
             with build.without_gc():
-                files, tables, summaries = build.render_package(state, helper, staging, keys)
+                files, tables, summaries = build.render_package(state, helper, staging, keys, engine.claims_of)
             helper.close()
             return (files, tables, summaries), f"{sum(table.rows for table in tables.values())} rows"
         files, tables, summaries = stage("render tables and charts", render)

@@ -57,3 +57,24 @@ def test_backlog_counts_the_jobs_not_done_yet_and_wait_below_waits_for_them():
         assert helper.backlog() == 0 and all(job.ready() for job in jobs)
     finally:
         helper.close()
+
+
+def test_a_job_lets_go_of_its_arguments_once_done_or_once_sent_without_keeping_them():
+    helper = Helper()
+    try:
+        kept, sent = helper.submit(echo, "kept"), helper.submit(echo, "sent", keep=False)
+        assert kept.args == ("kept",) and sent.args is None  # sent: nothing here but the job
+        assert kept.result()[1] == "kept" and sent.result()[1] == "sent"
+        assert kept.args is None  # done: its arguments are not needed to run it here any more
+    finally:
+        helper.close()
+
+
+def test_a_job_sent_without_its_arguments_is_none_when_the_helper_goes_before_it_is_done():
+    helper = Helper()
+    helper.submit(time.sleep, 5)
+    lost = helper.submit(echo, "lost", keep=False)
+    helper.process.kill()
+    assert lost.result() is None and lost.done
+    assert helper.process is None
+    helper.close()

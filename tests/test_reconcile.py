@@ -17,7 +17,7 @@ def claim(attribute, value, claimant, source="early", order=1):
     event = SimpleNamespace(id="x/1", changeset=SimpleNamespace(recorded_at="2026-11-22T00:00:00Z"))
     return Claim(id=f"{claimant}-{order}", launch_id="2022-01-30-1", missile=None, attribute=attribute, value=value,
                  unit="", original_text="", original_value=None, original_unit="", qualifier="exact",
-                 precision="", claimant=claimant, source=source, event=event, order=(order, 1))
+                 precision="", claimant=claimant, source=source, event=event, order=order, position=1)
 
 
 def test_observed_figures_prefer_militaries_over_governments_datasets_and_media():
