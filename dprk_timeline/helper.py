@@ -64,10 +64,11 @@ class Helper:
     def wait_for(self, job: Job) -> None:
         while job in self.pending:
             self._receive()
-        if not job.done and job.args is None:
-            job.done = True  # (sent without keeping its arguments: nothing to run here; its value is None)
-        elif not job.done:
-            job.value, job.done, job.args = job.function(*job.args), True, None
+        if not job.done:
+            if job.args is None:  # (sent without keeping its arguments: nothing to run here; its value is None)
+                job.done = True
+            else:
+                job.value, job.done, job.args = job.function(*job.args), True, None
 
     def ready(self, job: Job) -> bool:
         while job in self.pending and self.results.poll():

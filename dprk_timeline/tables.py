@@ -125,7 +125,7 @@ class Projection:
 
     def launch_parts(self, launch_id: str) -> tuple[tuple, list[tuple], set[str]]:
         """The launch's row, its firings rows, and the IDs of its current claims that give none of their values
-        (passed over: fewer than those that do, which are nearly all)."""
+        (passed over: usually none, where nearly all claims give one)."""
         claims_by_id = self.state.claims
         claims = [claim for claim in map(claims_by_id.__getitem__, self.claims_of.get(launch_id, ()))
                   if claim.status == "current"]
@@ -229,7 +229,8 @@ class Projection:
                 [c.claimant for c in claims], [c.source for c in claims], [published[c.source] for c in claims],
                 [c.source_record or None for c in claims], [c.event.id for c in claims],
                 [c.event.changeset.recorded_at for c in claims], [c.status for c in claims],
-                [c.replaced_by or None for c in claims], [c.status == "current" and c.id not in passed_over for c in claims],
+                [c.replaced_by or None for c in claims],
+                [c.status == "current" and c.id not in passed_over for c in claims],
                 [c.note or None for c in claims]]
 
     def statement(self, statement_id: str) -> dict[str, list]:
@@ -815,7 +816,8 @@ class Feeder:
                     pass
             _writers.pop(feed.name, None)  # (a job of the helper's that was run here instead)
             lost[feed.name] = (feed.path, feed.keys_path)
-        for name, owners, items, columns_of in list(owned_rows(self.state, claims_of=self.claims_of)) if lost else ():  # (all made: LATER)
+        remade = list(owned_rows(self.state, claims_of=self.claims_of)) if lost else ()  # (all made: LATER)
+        for name, owners, items, columns_of in remade:
             if name in lost:
                 tables[name] = make_table(name, owners, items, columns_of, *lost[name])
         yield from tables.items()

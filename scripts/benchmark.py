@@ -302,8 +302,9 @@ class WorkersPeak:
 
 class AllPeak:
     """The largest memory of this process and all its descendants together (the rebuild's helper and its layer-1
-    worker; a check's expectations and chart processes), sampled four times a second as their proportional set size: pages they share (the libraries this
-    process had loaded when it forked them) are counted once, not once per process."""
+    worker; a check's expectations and chart processes), sampled four times a second as their proportional set
+    size: pages they share (the libraries this process had loaded when it forked them) are counted once, not
+    once per process."""
 
     def start(self) -> "AllPeak":
         self.peak, self.running = 0.0, True
