@@ -715,11 +715,11 @@ def write_in_helper(name: str, packed_columns: bytes) -> None:
 def finish_in_helper(name: str) -> Table:
     """In the helper: the table written (its owners to be filled in)."""
     table = _writers.pop(name).finish(None)
-    _give_back_memory()
+    give_back_memory()
     return table
 
 
-def _give_back_memory() -> None:
+def give_back_memory() -> None:
     """Hand freed memory back to the system, which the C library keeps otherwise: in the helper, that of a finished
     table (its memory would stay that of its largest table plus what the next one takes); here, that of the
     parsed log, before the rows are made."""
@@ -895,7 +895,7 @@ def rendered_tables(state: State, folder: Path | None = None, helper=None, keys:
     helper would do a job it is sent then after them). claims_of: the replay's index of claims by launch."""
     if folder:
         (folder / "data").mkdir(parents=True, exist_ok=True)
-    _give_back_memory()  # what reading the log freed (its parsed events), before the rows are made
+    give_back_memory()  # what reading the log freed (its parsed events), before the rows are made
     feeder = Feeder(helper, state, claims_of) if helper else None
     pump = feeder.pump if feeder else None
     held, done = {}, set()  # LATER tables given, not made yet

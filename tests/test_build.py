@@ -306,3 +306,41 @@ def dt_after(instant: str) -> str:
     import datetime as dt
     moment = dt.datetime.fromisoformat(instant.replace("Z", "+00:00")) + dt.timedelta(seconds=1)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_a_large_log_is_rebuilt_again_in_a_fresh_process_for_layer_5(founding, capsys, monkeypatch):
+    """Above build.WORKER_BYTES the main job's second rebuild (layer 5) runs in a spawned process, which holds
+    none of this one's memory: here, for the founding log. It gives the same package as a build in one process."""
+    import multiprocessing.context
+
+    from dprk_timeline import build
+    from dprk_timeline.cli import main
+
+    assert main(["build", "--full", "--root", str(founding.root)]) == 0
+    alone = snapshot(founding.root)
+    started = []
+    start = multiprocessing.context.SpawnProcess.start
+    monkeypatch.setattr(multiprocessing.context.SpawnProcess, "start",
+                        lambda process: started.append(process._target.__name__) or start(process))
+    monkeypatch.setattr(build, "WORKER_BYTES", 0)
+    capsys.readouterr()
+    assert main(["build", "--full", "--root", str(founding.root)]) == 0
+    assert "5. drift          ok" in capsys.readouterr().out
+    assert started == ["rebuild_into"]
+    assert snapshot(founding.root) == alone
+
+
+def test_a_spawned_process_importing_a_script_does_not_run_its_command(monkeypatch):
+    """A spawned process (the table checks of a large package, layer 5's second rebuild) runs the main script's
+    top level again, as __mp_main__: it must not start the command (a build inside each worker) again."""
+    import runpy
+
+    from dprk_timeline import cli
+
+    calls = []
+    monkeypatch.setattr(cli, "main", lambda argv: calls.append(argv) or 0)
+    scripts = sorted((ROOT / "scripts").glob("*.py"))
+    for script in scripts:
+        runpy.run_path(str(script), run_name="__mp_main__")
+    assert calls == []
+    assert {"build.py", "check.py", "release.py"} <= {script.name for script in scripts}
