@@ -151,6 +151,10 @@ def read_and_fold(root: Path, skip: set[str], fold, after: tuple[str, str] = (""
 WORKER_BYTES = 16 * 2**20
 
 
+def log_bytes(root: Path) -> int:
+    return sum(path.stat().st_size for path in log.changeset_files(root / "events") if path.is_file())
+
+
 class SchemaWorker:
     """Reads and checks the changeset files (check_one: strict JSON, schemas, words kept once) in a forked
     process, in the order given, ahead of this process, which receives each valid changeset as the worker read
@@ -545,6 +549,10 @@ def _run_in_full(root: Path, *, write: bool, out: Path | None, base: str | None,
     target.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".build-", dir=target))
     keys = Path(tempfile.mkdtemp(prefix=".keys-", dir=target))
+    # On a small log the expectations run in a process forked now, which imports Great Expectations (about 3 s)
+    # while this one reads, replays, renders and checks the tables; a large log's tables are too large to send.
+    from .expectations import Worker
+    worker = Worker() if log_bytes(root) <= WORKER_BYTES else None
     try:
         helper = Helper()  # forked first, while this process holds no replayed state
         try:
@@ -569,7 +577,7 @@ def _run_in_full(root: Path, *, write: bool, out: Path | None, base: str | None,
         from .load import load_all
         frames = load_all(staging)
         facts = facts_of(frames)  # the whole-table suites run on these, and a snapshot keeps them
-        count, problems = expectations(frames, today=today, facts=facts)
+        count, problems = (worker.run if worker else expectations)(frames, today=today, facts=facts)
         del frames
         if problems:
             raise CheckFailed(LAYERS[3], problems)
@@ -581,7 +589,7 @@ def _run_in_full(root: Path, *, write: bool, out: Path | None, base: str | None,
         del tables, engine, state, changesets  # a second replay may follow (again)
 
         def again(folder: Path):  # determinism: a second, independent replay must give the same bytes as were written
-            if sum(path.stat().st_size for path in log.changeset_files(root / "events")) <= WORKER_BYTES:
+            if log_bytes(root) <= WORKER_BYTES:
                 return rebuild_into(root, folder)
             # A large log is rebuilt in a fresh process: this one's memory, freed or not, is not added to it.
             gc.unfreeze()
@@ -598,6 +606,8 @@ def _run_in_full(root: Path, *, write: bool, out: Path | None, base: str | None,
             return Written(folder, sorted(path.relative_to(folder).as_posix() for path in written if path.is_file()))
         return _finish(root, result, staging, files, write, out, again)
     finally:
+        if worker is not None:
+            worker.close()
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(keys, ignore_errors=True)
 

@@ -512,7 +512,7 @@ def machine() -> str:
 
 def calibration() -> float:
     """Seconds for a fixed single-thread loop (3 million dictionary writes): this machine's speed changes from
-    hour to hour, and a run's figures are read against it (0.51 to 0.91 s seen on the project's machine)."""
+    hour to hour, and a run's figures are read against it."""
     start = time.perf_counter()
     written = {}
     for i in range(3_000_000):
