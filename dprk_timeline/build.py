@@ -547,14 +547,14 @@ def _run_in_full(root: Path, *, write: bool, out: Path | None, base: str | None,
     result = Result()
     target = Path(out) if out else root
     target.mkdir(parents=True, exist_ok=True)
+    # Layer 4 runs in a process forked now, which imports Great Expectations (about 3 s) while this one reads,
+    # replays, renders and checks the tables, and then loads the tables itself.
+    from .expectations import Worker
+    worker = Worker()
     staging = Path(tempfile.mkdtemp(prefix=".build-", dir=target))
     keys = Path(tempfile.mkdtemp(prefix=".keys-", dir=target))
-    # On a small log the expectations run in a process forked now, which imports Great Expectations (about 3 s)
-    # while this one reads, replays, renders and checks the tables; a large log's tables are too large to send.
-    from .expectations import Worker
-    worker = Worker() if log_bytes(root) <= WORKER_BYTES else None
     try:
-        helper = Helper()  # forked first, while this process holds no replayed state
+        helper = Helper()  # forked before the log is read, while this process holds no replayed state
         try:
             with without_gc():
                 changesets, engine, problems = read_and_replay(root, result, None, as_of, reported_by)
@@ -573,12 +573,8 @@ def _run_in_full(root: Path, *, write: bool, out: Path | None, base: str | None,
             raise CheckFailed(LAYERS[2], problems)
         result.layers.append((LAYERS[2], "ok", f"{len(TABLES)} tables, {rows} rows"))
 
-        from .expectations import facts_of, run as expectations
-        from .load import load_all
-        frames = load_all(staging)
-        facts = facts_of(frames)  # the whole-table suites run on these, and a snapshot keeps them
-        count, problems = (worker.run if worker else expectations)(frames, today=today, facts=facts)
-        del frames
+        # facts: what the whole-table suites need of the tables, which a snapshot keeps
+        count, problems, facts = worker.run_on_package(staging, today)
         if problems:
             raise CheckFailed(LAYERS[3], problems)
         result.layers.append((LAYERS[3], "ok", f"{count} expectations"))
@@ -606,8 +602,7 @@ def _run_in_full(root: Path, *, write: bool, out: Path | None, base: str | None,
             return Written(folder, sorted(path.relative_to(folder).as_posix() for path in written if path.is_file()))
         return _finish(root, result, staging, files, write, out, again)
     finally:
-        if worker is not None:
-            worker.close()
+        worker.close()
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(keys, ignore_errors=True)
 

@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -246,9 +247,22 @@ def run(tables: dict[str, pd.DataFrame], today: dt.date | None = None, facts: Fa
     return count, problems
 
 
+def run_on_package(folder: Path, today: dt.date | None = None) -> tuple[int, list[Problem], Facts]:
+    """Layer 4 of a full build: the suites on the tables of the package written in folder. Also returns their
+    whole-table facts, which a snapshot keeps."""
+    from .load import load_all
+
+    frames = load_all(folder)
+    facts = facts_of(frames)
+    count, problems = run(frames, today=today, facts=facts)
+    return count, problems, facts
+
+
 class Worker:
     """The suites run in a process of its own, forked early so that it imports Great Expectations (about 3 s)
-    while this process reads a snapshot and renders new rows. Where fork is not available, they run here."""
+    while this process reads the log or a snapshot and renders rows; on a full build it also loads the tables
+    there, so that their frames (1.6 GiB at 10^6 events) are never held here. Where fork is not available, they
+    run here."""
 
     def __init__(self):
         import multiprocessing
@@ -263,14 +277,22 @@ class Worker:
 
     def run(self, *args, **kwargs) -> tuple[int, list[Problem]]:
         """As run(): in the worker when there is one."""
+        return self.call(run, *args, **kwargs)
+
+    def run_on_package(self, folder: Path, today: dt.date | None = None) -> tuple[int, list[Problem], Facts]:
+        """As run_on_package(): in the worker when there is one."""
+        return self.call(run_on_package, folder, today)
+
+    def call(self, function, *args, **kwargs):
+        """function(*args, **kwargs) in the worker (its one job), or here if there is none."""
         if self.process is None:
-            return run(*args, **kwargs)
+            return function(*args, **kwargs)
         try:
-            self.connection.send((args, kwargs))
+            self.connection.send((function, args, kwargs))
             outcome, value = self.connection.recv()
         except (EOFError, OSError):  # the worker is gone (killed, out of memory): run the suites here
             self.close()
-            return run(*args, **kwargs)
+            return function(*args, **kwargs)
         self.close()
         if outcome == "error":
             raise RuntimeError(f"the expectations worker failed: {value}")
@@ -289,9 +311,9 @@ def _serve(connection) -> None:
     try:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
         import great_expectations  # noqa: F401 -- the slow import, done while the parent works
-        args, kwargs = connection.recv()
+        function, args, kwargs = connection.recv()
         try:
-            connection.send(("ok", run(*args, **kwargs)))
+            connection.send(("ok", function(*args, **kwargs)))
         except Exception as err:  # the parent reports it as one line
             connection.send(("error", f"{type(err).__name__}: {err}"))
     except EOFError:

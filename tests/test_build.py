@@ -344,3 +344,21 @@ def test_a_spawned_process_importing_a_script_does_not_run_its_command(monkeypat
         runpy.run_path(str(script), run_name="__mp_main__")
     assert calls == []
     assert {"build.py", "check.py", "release.py"} <= {script.name for script in scripts}
+
+
+def test_a_full_build_loads_the_tables_for_its_expectations_in_the_worker_only(founding, capsys, monkeypatch):
+    """Layer 4 of the full path runs in expectations.Worker, which loads the tables itself: their frames (1.6 GiB
+    at 10^6 events) are never held by the process that holds the replayed state."""
+    from dprk_timeline import load
+    from dprk_timeline.cli import main
+
+    loaded = []
+    real = load.load_all
+    monkeypatch.setattr(load, "load_all", lambda *args, **kwargs: loaded.append(args) or real(*args, **kwargs))
+    assert main(["build", "--full", "--root", str(founding.root)]) == 0
+    assert "4. expectations   ok" in capsys.readouterr().out
+    assert loaded == []  # (the worker's calls are in its own memory)
+    monkeypatch.setattr("dprk_timeline.expectations.Worker.call",
+                        lambda self, function, *args, **kwargs: function(*args, **kwargs))
+    assert main(["build", "--full", "--root", str(founding.root)]) == 0
+    assert loaded, "the spy sees the tables loaded in this process"
