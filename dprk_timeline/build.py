@@ -598,8 +598,9 @@ def _run_in_full(root: Path, *, write: bool, out: Path | None, base: str | None,
             process.join()
             if process.exitcode:
                 raise RuntimeError(f"the second rebuild (layer 5) failed with exit code {process.exitcode}")
-            written = folder.rglob("*")
-            return Written(folder, sorted(path.relative_to(folder).as_posix() for path in written if path.is_file()))
+            # what the second rebuild wrote, whatever it is: a file it did not write shows as drift
+            paths = [path for path in folder.rglob("*") if path.is_file()]
+            return Written(folder, sorted(path.relative_to(folder).as_posix() for path in paths))
         return _finish(root, result, staging, files, write, out, again)
     finally:
         worker.close()

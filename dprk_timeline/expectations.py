@@ -290,7 +290,7 @@ class Worker:
         try:
             self.connection.send((function, args, kwargs))
             outcome, value = self.connection.recv()
-        except (EOFError, OSError):  # the worker is gone (killed, out of memory): run the suites here
+        except (EOFError, OSError):  # the worker is gone (killed, out of memory): run the job here
             self.close()
             return function(*args, **kwargs)
         self.close()
