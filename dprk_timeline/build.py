@@ -385,13 +385,13 @@ class Written(Mapping):
 
 
 def finish_package(state: State, csvs: dict[str, bytes], charts: dict[str, bytes | Job] | None = None,
-                   summaries: dict | None = None) -> tuple[dict[str, bytes], dict]:
-    """The output files made from the tables: the tables themselves, the descriptor, codebook and charts
-    (drawn, unless given; a chart given as a helper's job is asked for last, while it is drawn), and the
-    tables' summaries for the codebook (made, unless given)."""
+                   summaries: dict | None = None, descriptor: bytes | None = None) -> tuple[dict[str, bytes], dict]:
+    """The output files made from the tables: the tables themselves, the descriptor (made, unless given),
+    codebook and charts (drawn, unless given; a chart given as a helper's job is asked for last, while it is
+    drawn), and the tables' summaries for the codebook (made, unless given)."""
     summaries = {name: (summaries or {}).get(name) or summarise(content) for name, content in csvs.items()}
     files = {f"data/{name}.csv": content for name, content in csvs.items()}
-    files["datapackage.json"] = render_descriptor(state)
+    files["datapackage.json"] = render_descriptor(state) if descriptor is None else descriptor
     files["CODEBOOK.md"] = render_codebook(csvs, summaries)
     files.update({path: chart.result() if isinstance(chart, Job) else chart
                   for path, chart in (charts or render_charts(csvs)).items()})
@@ -638,7 +638,7 @@ def _run_on_snapshot(root: Path, resumed: snapshot.Snapshot, worker, helper: Hel
         result.rows[name] = resumed.rows(name) + (len(delta.added) - len(delta.old) if delta else 0)
     changes = incremental.Changes(resumed, deltas)
     files, _ = finish_package(state, csvs, incremental.charts(changes, csvs, helper),
-                              incremental.summaries(changes, result.rows))
+                              incremental.summaries(changes, result.rows), incremental.descriptor(resumed, state))
     incremental.validate_rows(deltas, files["datapackage.json"], state)
     result.layers.append((LAYERS[2], "ok", f"{len(TABLES)} tables, {sum(result.rows.values())} rows "
                                            f"({sum(len(d.rows) for d in deltas.values())} new or changed checked; "

@@ -385,6 +385,23 @@ def _new_facts(changes: Changes):
                      merged("sources", "source_id", "sources"), merged("counts", "context_id", "context"))
 
 
+# -- the descriptor ---------------------------------------------------------------------------------
+def descriptor(snap, state) -> bytes:
+    """datapackage.json of the new state: each source this run did not read, set or delete keeps its entry's
+    text from the snapshot's descriptor (the entries are in the order of the sources' IDs)."""
+    from .package import render_descriptor, source_text, source_texts
+
+    sources = state.sources
+    kept = source_texts(snap.file("datapackage.json").decode("utf-8"))
+    stored = sorted(k for (k,) in snap.db.execute("SELECT k FROM state_sources"))
+    if kept is None or len(kept) != len(stored):
+        return render_descriptor(state)
+    kept = dict(zip(stored, kept))
+    touched = set(sources.touched)
+    return render_descriptor(state, [kept[i] if i in kept and i not in touched else source_text(sources[i])
+                                     for i in sorted(sources)])
+
+
 # -- charts -----------------------------------------------------------------------------------------
 def charts(changes: Changes, csvs: dict[str, bytes], helper=None) -> dict:
     """The snapshot's charts, each drawn again only when what it shows changed: the launches per year from the

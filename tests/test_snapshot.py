@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from conftest import FOUNDING, NEXT, ROOT, Scratch, changeset
-from dprk_timeline import build, incremental, snapshot
+from dprk_timeline import build, incremental, package, snapshot
 from dprk_timeline.cli import main
 from dprk_timeline.problems import CheckFailed
 from test_bad_input import CASES
@@ -335,6 +335,26 @@ def test_a_new_changeset_is_read_and_the_rest_comes_from_the_snapshot(founding, 
     fast = outcome(founding.root, cache_of(founding.root), tmp_path / "fast")
     assert fast[0] is True and b"test-actor" in fast[1][1]["data/actors.csv"]
     assert fast[1] == outcome(founding.root, None, tmp_path / "full")[1]
+
+
+def test_the_descriptor_keeps_the_snapshots_entries_of_the_sources_it_did_not_touch(founding, founding_cache, tmp_path,
+                                                                                  monkeypatch):
+    """On the fast path, datapackage.json is the snapshot's with the entries of the sources the run touched made
+    again: here only the new one is (every other source is neither read nor written again), and the bytes are
+    those of the full path."""
+    shutil.copytree(founding_cache, cache_of(founding.root))
+    founding.add("2026-11-22-new-source.json", changeset({
+        "type": "source", "source_id": "test-source", "kind": "news_article", "publisher": "Test News",
+        "title": "A test report", "published": "2026-11-01", "url": "https://example.org/test"}))
+    made = []
+    original = package.source_entry
+    monkeypatch.setattr(package, "source_entry", lambda source: made.append(source["publisher"]) or original(source))
+    fast = outcome(founding.root, cache_of(founding.root), tmp_path / "fast")
+    assert fast[0] is True and set(made) == {"Test News"}  # (layer 3 makes it too, for the new row it checks)
+    made.clear()
+    full = outcome(founding.root, None, tmp_path / "full")
+    assert fast[1] == full[1] and len(made) == len(json.loads(full[1][1]["datapackage.json"])["sources"]) == 3
+    assert b"Test News: A test report (2026-11-01)" in fast[1][1]["datapackage.json"]
 
 
 @pytest.mark.parametrize("target,fields,shown_in", [
