@@ -3,8 +3,9 @@
 The log's order is (recorded_at, file name, position in the file). An event's ID is
 <changeset>/<position> (from 1) or <changeset>/<id> when the event gives an explicit id.
 """
+import operator
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from .jsonio import JSONInputError, loads_strict
@@ -20,6 +21,16 @@ REPEATED = frozenset({"type", "source", "actor", "claimant", "authority", "paren
                       "source_record"})
 
 
+def pickled_as_values(cls):
+    """Pickle a slotted dataclass as its class and the values of its fields, in order: pickle would otherwise
+    write the name of every field with its value, most of the size of the millions of claims, changes and
+    their events that a snapshot holds."""
+    values = operator.attrgetter(*(f.name for f in fields(cls)))
+    cls.__reduce__ = lambda self: (cls, values(self))
+    return cls
+
+
+@pickled_as_values
 @dataclass(slots=True)
 class Event:
     changeset: "Changeset"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from sys import intern
 
 from . import event_schema
-from .log import Changeset, Event
+from .log import Changeset, Event, pickled_as_values
 from .problems import Problem
 from .units import MEASURES, normalise
 
@@ -25,6 +25,7 @@ DEFAULT_PRECISION = {"launched_at": "minute", "korea_date": "day"}
 NOTHING: dict = {}  # a claim without `original` (never changed)
 
 
+@pickled_as_values
 @dataclass(slots=True)
 class Claim:
     id: str
@@ -49,6 +50,7 @@ class Claim:
     replaced_by: str = ""
 
 
+@pickled_as_values
 @dataclass(slots=True)
 class Change:
     event: Event
