@@ -417,6 +417,19 @@ def test_a_new_changeset_sorting_inside_the_prefix_takes_the_full_path(founding,
     assert fast[0] is False and fast[1] == outcome(founding.root, None, tmp_path / "full")[1]
 
 
+def test_claims_and_changes_are_stored_as_their_values_without_field_names(founding):
+    """A snapshot holds millions of claims and changes: each is pickled as its class and field values (no field
+    names), and reads back equal, its event's changeset restored from the snapshot's."""
+    engine = build.read_and_replay(founding.root, build.Result(), None, None, None)[1]
+    claim, change = next(iter(engine.state.claims.values())), engine.state.changes[-1]
+    changesets = {claim.event.changeset.name: claim.event.changeset, change.event.changeset.name: change.event.changeset}
+    for value in (claim, change):
+        raw = snapshot._Dumper()(value)
+        assert b"original_text" not in raw and b"record_type" not in raw and b"explicit_id" not in raw
+        back = snapshot._Unpickler(io.BytesIO(raw), changesets).load()
+        assert back == value and back.event.changeset is value.event.changeset
+
+
 def test_a_lazy_map_behaves_as_a_dict(tmp_path):
     """Random reads, writes, deletions and iterations on a LazyMap over a stored dict and on the dict itself."""
     import pickle
