@@ -242,6 +242,12 @@ class Snapshot:
             self._read[relative] = self.db.execute("SELECT content FROM files WHERE path = ?", (relative,)).fetchone()[0]
         return self._read[relative]
 
+    def let_go_of_tables(self) -> None:
+        """Forget the tables read: once the new ones are made and checked, the old ones of those that changed
+        are needed no more (hundreds of MB at 10^6 events)."""
+        for relative in [relative for relative in self._read if relative.startswith("data/")]:
+            del self._read[relative]
+
     def facts(self):
         """expectations.Facts of the verified package's tables."""
         if "facts" not in self._read:

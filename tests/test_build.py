@@ -39,6 +39,17 @@ def test_check_reports_a_hand_edited_table_as_drift(scratch):
     assert "Traceback" not in done.stderr
 
 
+def test_drift_compares_a_file_a_piece_at_a_time_to_its_last_byte(tmp_path):
+    from dprk_timeline.build import same_bytes
+
+    path = tmp_path / "table.csv"
+    content = b"launch_id,apogee_km\n" + b"".join(b"2022-01-%02d-1,%d\n" % (n, n * 10) for n in range(1, 29))
+    path.write_bytes(content)
+    assert same_bytes(path, content, piece=7) and same_bytes(path, content)
+    assert not same_bytes(path, content[:-2] + b"9\n", piece=7)  # differs in the last piece only
+    assert not same_bytes(path, content + b"x", piece=7) and not same_bytes(path, content[:-1], piece=7)
+
+
 def test_check_reports_missing_and_stray_tables(scratch):
     (scratch.root / "data" / "firings.csv").unlink()
     (scratch.root / "data" / "notes.csv").write_text("x\n")
