@@ -577,29 +577,38 @@ def _run_in_full(root: Path, *, write: bool, out: Path | None, base: str | None,
         finally:
             helper.close()
         result.rows = {name: table.rows for name, table in tables.items()}
-        rows, problems = validate_package(staging)
-        if problems:
-            raise CheckFailed(LAYERS[2], problems)
-        result.layers.append((LAYERS[2], "ok", f"{len(TABLES)} tables, {rows} rows"))
-
-        # facts: what the whole-table suites need of the tables, which a snapshot keeps
-        count, problems, facts = worker.run_on_package(staging, today)
-        if problems:
-            raise CheckFailed(LAYERS[3], problems)
-        result.layers.append((LAYERS[3], "ok", f"{count} expectations"))
+        # The snapshot is written now, while the replayed state is at hand, and becomes one only once the package
+        # passed layers 3 and 4 (the state depends on layers 1 and 2, which the whole log has passed): a later
+        # check of new changesets starts from there. The state goes before those layers' processes start.
+        pending = None
         if cache and not (as_of or reported_by):
-            # the replayed state depends on layers 1 and 2, which the whole log has passed, and its package has
-            # passed layers 3 and 4: a later check of new changesets starts from here
-            snapshot.save(cache, root / "events", changesets, engine, result.events, files, tables, facts, summaries)
-        del tables, engine, state, changesets  # a second replay may follow (again)
+            pending = snapshot.begin(cache, root / "events", changesets, engine, result.events, files, tables, summaries)
+        del tables, engine, state, changesets
+        if log_bytes(root) > WORKER_BYTES:
+            _give_back_all()
+        try:
+            rows, problems = validate_package(staging)
+            if problems:
+                raise CheckFailed(LAYERS[2], problems)
+            result.layers.append((LAYERS[2], "ok", f"{len(TABLES)} tables, {rows} rows"))
+
+            # facts: what the whole-table suites need of the tables, which a snapshot keeps
+            count, problems, facts = worker.run_on_package(staging, today)
+            if problems:
+                raise CheckFailed(LAYERS[3], problems)
+            result.layers.append((LAYERS[3], "ok", f"{count} expectations"))
+        except BaseException:
+            if pending:
+                pending.discard()
+            raise
+        if pending:
+            pending.commit(facts)
 
         def again(folder: Path):  # determinism: a second, independent replay must give the same bytes as were written
             if log_bytes(root) <= WORKER_BYTES:
                 return rebuild_into(root, folder)
             # A large log is rebuilt in a fresh process: this one's memory, freed or not, is not added to it.
-            gc.unfreeze()
-            gc.collect()
-            give_back_memory()
+            _give_back_all()
             import multiprocessing
 
             process = multiprocessing.get_context("spawn").Process(target=rebuild_into, args=(root, folder))
@@ -615,6 +624,14 @@ def _run_in_full(root: Path, *, write: bool, out: Path | None, base: str | None,
         worker.close()
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(keys, ignore_errors=True)
+
+
+def _give_back_all() -> None:
+    """Collect what this process let go of (the replayed state is held in cycles, and frozen: without_gc) and
+    hand the memory back to the system, before other processes start that need as much."""
+    gc.unfreeze()
+    gc.collect()
+    give_back_memory()
 
 
 def rebuild_into(root: Path, folder: Path) -> Mapping[str, bytes]:

@@ -365,6 +365,53 @@ def save(folder: Path, events_dir: Path, changesets: list, engine, events: int, 
     the package rendered from it (files; tables: tables.Table objects with the keys, owners and lengths of
     every row; facts: expectations.Facts of the whole tables; summaries: codebook.summarise of each table),
     then prune old snapshots."""
+    return begin(folder, events_dir, changesets, engine, events, files, tables, summaries).commit(facts)
+
+
+@dataclass
+class Pending:
+    """A snapshot written but for the facts of layer 4, in a temporary file that no run uses: commit makes it
+    a snapshot once layers 3 and 4 passed; discard removes it."""
+    folder: Path
+    key: str
+    temporary: Path
+    covered: list
+    events: int
+
+    def commit(self, facts) -> Path:
+        db = sqlite3.connect(self.temporary)
+        db.execute("PRAGMA journal_mode = OFF")
+        db.execute("PRAGMA synchronous = OFF")
+        with db:
+            db.execute("INSERT INTO meta VALUES (?, ?)", ("facts", pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL)))
+        db.close()
+        digest = hashlib.sha256()
+        with self.temporary.open("rb") as file:
+            while chunk := file.read(1 << 24):
+                digest.update(chunk)
+        size = self.temporary.stat().st_size
+        folder, key = self.folder, self.key
+        os.replace(self.temporary, folder / f"{key}.sqlite")
+        header = {"format": FORMAT, "covered": self.covered, "events": self.events,
+                  "payload_sha256": digest.hexdigest(), "payload_bytes": size}
+        temporary = folder / f".{key}.json.{os.getpid()}"
+        temporary.write_text(json.dumps(header), encoding="utf-8")
+        os.replace(temporary, folder / f"{key}.json")  # the header last: a snapshot is whole or absent
+        headers = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in headers[KEEP:]:
+            old.unlink(missing_ok=True)
+            old.with_suffix(".sqlite").unlink(missing_ok=True)
+            old.with_suffix(".pickle").unlink(missing_ok=True)  # the format before this one
+        return folder / f"{key}.json"
+
+    def discard(self) -> None:
+        self.temporary.unlink(missing_ok=True)
+
+
+def begin(folder: Path, events_dir: Path, changesets: list, engine, events: int, files: Mapping[str, bytes],
+          tables: dict, summaries: dict) -> Pending:
+    """save but for the facts, which layer 4 finds: the main job writes the rest while it holds the replayed
+    state, and lets go of the state before layers 3 and 4 run."""
     covered = [(c.name, file_hash(events_dir / f"{c.name}.json"), c.recorded_at) for c in changesets]
     key = f"{code_version()}-{prefix_hash(covered)}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -379,7 +426,6 @@ def save(folder: Path, events_dir: Path, changesets: list, engine, events: int, 
         db.execute("CREATE TABLE stored_names (name TEXT PRIMARY KEY) WITHOUT ROWID")
         db.executemany("INSERT OR IGNORE INTO stored_names VALUES (?)", ((name,) for name, _ in engine.mentions()))
         _write_package(db, files, tables)
-        db.execute("INSERT INTO meta VALUES (?, ?)", ("facts", pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL)))
         # each example of the codebook with the sort key of its row, for a later run to tell whether new rows
         # come before it
         keyed = {name: (count, {column: (value, tables[name].keys[row])
@@ -387,23 +433,7 @@ def save(folder: Path, events_dir: Path, changesets: list, engine, events: int, 
                  for name, (count, examples) in summaries.items()}
         db.execute("INSERT INTO meta VALUES (?, ?)", ("summaries", pickle.dumps(keyed)))
     db.close()
-    digest = hashlib.sha256()
-    with temporary.open("rb") as file:
-        while chunk := file.read(1 << 24):
-            digest.update(chunk)
-    size = temporary.stat().st_size
-    os.replace(temporary, folder / f"{key}.sqlite")
-    header = {"format": FORMAT, "covered": covered, "events": events, "payload_sha256": digest.hexdigest(),
-              "payload_bytes": size}
-    temporary = folder / f".{key}.json.{os.getpid()}"
-    temporary.write_text(json.dumps(header), encoding="utf-8")
-    os.replace(temporary, folder / f"{key}.json")  # the header last: a snapshot is whole or absent
-    headers = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in headers[KEEP:]:
-        old.unlink(missing_ok=True)
-        old.with_suffix(".sqlite").unlink(missing_ok=True)
-        old.with_suffix(".pickle").unlink(missing_ok=True)  # the format before this one
-    return folder / f"{key}.json"
+    return Pending(folder, key, temporary, covered, events)
 
 
 def _write_engine(db: sqlite3.Connection, engine, changesets: list) -> None:

@@ -5,6 +5,7 @@ import datetime as dt
 import io
 import json
 import random
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -84,6 +85,26 @@ def test_expectation_faults_get_the_same_problems_on_both_paths(founding, foundi
     assert fast[1][0] == "expectations" and fast == full
     assert "launch_statements: no statement is dated before the launch it answers: fails for 2022-01-30-1/test-early" \
         in fast[1][1]
+
+
+def test_a_full_run_makes_its_snapshot_only_once_layers_3_and_4_pass(founding, tmp_path, monkeypatch):
+    """The snapshot is written while the replayed state is at hand, before layers 3 and 4 run, in a temporary
+    file: a run whose expectations fail leaves nothing in the cache; one that passes leaves a snapshot."""
+    cache = tmp_path / "cache"
+    in_cache_at_layer_3 = []
+    validate = build.validate_package
+    monkeypatch.setattr(build, "validate_package", lambda *args, **kwargs: in_cache_at_layer_3.append(
+        sorted(p.name for p in cache.iterdir())) or validate(*args, **kwargs))
+    fault = founding.add("2026-11-22-faults.json", changeset(
+        {"type": "statement", "statement_id": "test-early", "source": SOURCE, "actor": "kr-gov", "date": "2022-01-20",
+         "stance": "concern", "summary": "Too early.", "launches": ["2022-01-30-1"]}))
+    assert outcome(founding.root, cache, tmp_path / "failed")[1][0] == "expectations"
+    assert len(in_cache_at_layer_3) == 1 and re.fullmatch(r"\..*\.sqlite\.[0-9]+", *in_cache_at_layer_3[0])
+    assert list(cache.iterdir()) == []
+    fault.unlink()
+    assert outcome(founding.root, cache, tmp_path / "passed")[1][0] == "ok"
+    assert sorted(p.suffix for p in cache.iterdir()) == [".json", ".sqlite"]
+    assert outcome(founding.root, cache, tmp_path / "again")[0] is True
 
 
 def test_a_changed_korea_date_checks_the_statements_that_answer_the_launch_again(founding, founding_cache, tmp_path):
