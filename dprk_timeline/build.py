@@ -584,7 +584,8 @@ def _run_in_full(root: Path, *, write: bool, out: Path | None, base: str | None,
         if cache and not (as_of or reported_by):
             pending = snapshot.begin(cache, root / "events", changesets, engine, result.events, files, tables, summaries)
         del tables, engine, state, changesets
-        if log_bytes(root) > WORKER_BYTES:
+        large = log_bytes(root) > WORKER_BYTES
+        if large:
             _give_back_all()
         try:
             rows, problems = validate_package(staging)
@@ -605,10 +606,10 @@ def _run_in_full(root: Path, *, write: bool, out: Path | None, base: str | None,
             pending.commit(facts)
 
         def again(folder: Path):  # determinism: a second, independent replay must give the same bytes as were written
-            if log_bytes(root) <= WORKER_BYTES:
+            if not large:
                 return rebuild_into(root, folder)
-            # A large log is rebuilt in a fresh process: this one's memory, freed or not, is not added to it.
-            _give_back_all()
+            # A large log is rebuilt in a fresh process (this one gave back what it could before layer 3): this
+            # one's memory, freed or not, is not added to it.
             import multiprocessing
 
             process = multiprocessing.get_context("spawn").Process(target=rebuild_into, args=(root, folder))

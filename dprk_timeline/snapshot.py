@@ -265,12 +265,9 @@ class Snapshot:
 
 def _hash_in_background(path: Path, into: dict) -> None:
     def work():
-        digest = hashlib.sha256()
         try:
-            with path.open("rb") as file:
-                while chunk := file.read(1 << 24):
-                    digest.update(chunk)  # hashlib lets go of the GIL on large chunks: this runs on another core
-            into["digest"] = digest.hexdigest()
+            with path.open("rb") as file:  # hashlib lets go of the GIL on large chunks: this runs on another core
+                into["digest"] = hashlib.file_digest(file, "sha256").hexdigest()
         except OSError:
             into["digest"] = None
     into["thread"] = threading.Thread(target=work, daemon=True)
@@ -379,16 +376,12 @@ class Pending:
     events: int
 
     def commit(self, facts) -> Path:
-        db = sqlite3.connect(self.temporary)
-        db.execute("PRAGMA journal_mode = OFF")
-        db.execute("PRAGMA synchronous = OFF")
+        db = _writing(self.temporary)
         with db:
             db.execute("INSERT INTO meta VALUES (?, ?)", ("facts", pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL)))
         db.close()
-        digest = hashlib.sha256()
         with self.temporary.open("rb") as file:
-            while chunk := file.read(1 << 24):
-                digest.update(chunk)
+            digest = hashlib.file_digest(file, "sha256")
         size = self.temporary.stat().st_size
         folder, key = self.folder, self.key
         os.replace(self.temporary, folder / f"{key}.sqlite")
@@ -417,9 +410,7 @@ def begin(folder: Path, events_dir: Path, changesets: list, engine, events: int,
     folder.mkdir(parents=True, exist_ok=True)
     temporary = folder / f".{key}.sqlite.{os.getpid()}"
     temporary.unlink(missing_ok=True)
-    db = sqlite3.connect(temporary)
-    db.execute("PRAGMA journal_mode = OFF")
-    db.execute("PRAGMA synchronous = OFF")
+    db = _writing(temporary)
     with db:
         _write_engine(db, engine, changesets)
         _write_dependents(db, engine.state)
@@ -434,6 +425,14 @@ def begin(folder: Path, events_dir: Path, changesets: list, engine, events: int,
         db.execute("INSERT INTO meta VALUES (?, ?)", ("summaries", pickle.dumps(keyed)))
     db.close()
     return Pending(folder, key, temporary, covered, events)
+
+
+def _writing(path: Path) -> sqlite3.Connection:
+    """The snapshot file being written, without a journal: a file that is not whole is never used (no header)."""
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA journal_mode = OFF")
+    db.execute("PRAGMA synchronous = OFF")
+    return db
 
 
 def _write_engine(db: sqlite3.Connection, engine, changesets: list) -> None:
