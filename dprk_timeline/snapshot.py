@@ -105,6 +105,9 @@ def _link_of(text: str) -> tuple[str, str]:
 STATE_MAPS = ["sources", "actors", "sites", "missile_types", "launches", "claims", "statements", "sanctions",
               "parties", "context", "retired"]
 ENGINE_MAPS = {"claims_of": (str, str), "linked_from": (_link_key, _link_of)}
+# claims_of holds each launch's claims, stored as their IDs (the claims are in state_claims) and read back
+# from the state's claims, so that a claim read either way is one object
+CLAIM_LISTS = "claims_of"
 
 
 class LazyMap(MutableMapping):
@@ -338,10 +341,13 @@ def engine_of(snap: Snapshot):
         "SELECT key, value FROM meta WHERE key IN ('order', 'hidden', 'last_recorded_at')")}
     engine = Replay()
     engine.order, engine.hidden = meta["order"], meta["hidden"]
-    for name, (encode, decode) in ENGINE_MAPS.items():
-        setattr(engine, name, LazyMap(db, f"engine_{name}", loads, encode, decode))
     engine.state = State(**{name: LazyMap(db, f"state_{name}", loads) for name in STATE_MAPS},
                          changes=LazyList(db, "state_changes", loads), last_recorded_at=meta["last_recorded_at"])
+
+    def claims_of(raw: bytes) -> list:
+        return [engine.state.claims[claim_id] for claim_id in loads(raw)]
+    for name, (encode, decode) in ENGINE_MAPS.items():
+        setattr(engine, name, LazyMap(db, f"engine_{name}", claims_of if name == CLAIM_LISTS else loads, encode, decode))
     engine.stored_names = _StoredNames(db)
     return engine
 
@@ -449,7 +455,8 @@ def _write_engine(db: sqlite3.Connection, engine, changesets: list) -> None:
     for table, (mapping, encode) in maps.items():
         # seq keeps the dict's order (iteration, and so messages, follow it)
         db.execute(f"CREATE TABLE {table} (seq INTEGER PRIMARY KEY, k TEXT NOT NULL UNIQUE, v BLOB NOT NULL)")
-        db.executemany(f"INSERT INTO {table} (k, v) VALUES (?, ?)", ((encode(k), dumps(v)) for k, v in mapping.items()))
+        value = (lambda claims: dumps([claim.id for claim in claims])) if table == f"engine_{CLAIM_LISTS}" else dumps
+        db.executemany(f"INSERT INTO {table} (k, v) VALUES (?, ?)", ((encode(k), value(v)) for k, v in mapping.items()))
     db.execute("CREATE TABLE state_changes (seq INTEGER PRIMARY KEY, v BLOB NOT NULL)")
     db.executemany("INSERT INTO state_changes (v) VALUES (?)", ((dumps(c),) for c in engine.state.changes))
 

@@ -80,8 +80,8 @@ def dated(record: dict) -> dict:
 
 
 class Projection:
-    """The rows of each record of a replayed state. `claims_of` (launch ID -> IDs of all its claims) is
-    the replay's index when given (Replay.claims_of); otherwise it is made from the claims."""
+    """The rows of each record of a replayed state. `claims_of` (launch ID -> all its claims) is the replay's
+    index when given (Replay.claims_of); otherwise it is made from the claims."""
 
     def __init__(self, state: State, claims_of=None):
         self.state = state
@@ -92,13 +92,13 @@ class Projection:
         if claims_of is None:
             claims_of = defaultdict(list)
             for claim in state.claims.values():
-                claims_of[claim.launch_id].append(claim.id)
+                claims_of[claim.launch_id].append(claim)
         self.claims_of = claims_of
         self.rows = {name: operator.itemgetter(*field_names(name)) for name in TABLES}
 
     def reconcile(self, groups: dict[str, list[Claim]], used: set) -> tuple[dict[str, Claim], set[str]]:
         """Winning claim per attribute, and the attributes whose claims disagree (groups: attribute -> its
-        current claims)."""
+        current claims; used: the id() of every claim that gives a value, to which the winners are added)."""
         chosen, disagreeing = {}, set()
         for attribute, group in groups.items():
             if len(group) == 1:
@@ -107,7 +107,7 @@ class Projection:
                 winner = chosen[attribute] = pick(group, self.kinds, self.published)
                 if disagree(group):
                     disagreeing.add(attribute)
-            used.add(winner.id)
+            used.add(id(winner))
         return chosen, disagreeing
 
     # -- rows of one record, as lists in the order of the table's fields; no rows for a record gone --------
@@ -121,14 +121,12 @@ class Projection:
 
     def claims(self, launch_id: str) -> list[Claim]:
         """All the launch's claims, whatever their status."""
-        return [self.state.claims[claim_id] for claim_id in self.claims_of.get(launch_id, ())]
+        return list(self.claims_of.get(launch_id, ()))
 
     def launch_parts(self, launch_id: str) -> tuple[tuple, list[tuple], set[str]]:
         """The launch's row, its firings rows, and the IDs of its current claims that give none of their values
         (passed over: usually none, where nearly all claims give one)."""
-        claims_by_id = self.state.claims
-        claims = [claim for claim in map(claims_by_id.__getitem__, self.claims_of.get(launch_id, ()))
-                  if claim.status == "current"]
+        claims = [claim for claim in self.claims_of.get(launch_id, ()) if claim.status == "current"]
         scopes = {}  # missile position (None: the launch as a whole) -> attribute -> current claims
         for claim in claims:
             scopes.setdefault(claim.missile, {}).setdefault(claim.attribute, []).append(claim)
@@ -162,7 +160,7 @@ class Projection:
             missile_rows.append((launch_id, position, *[winner.value if (winner := picked.get(attribute)) else None
                                                         for attribute in FIRING_ATTRIBUTES], claim_count))
         launch = self.launch_row(launch_id, claims, chosen, disagreeing, count, missile_rows)
-        return self.rows["launches"](launch), missile_rows, {c.id for c in claims if c.id not in used}
+        return self.rows["launches"](launch), missile_rows, {c.id for c in claims if id(c) not in used}
 
     def launch_row(self, launch_id, claims, chosen, disagreeing, count, missile_rows) -> dict:
         row = {"launch_id": launch_id}
@@ -220,17 +218,19 @@ class Projection:
         values = [c.value for c in claims]
         numbers = [v if isinstance(v, (int, float)) else None for v in values]
         published = self.published_day
-        return [[c.id for c in claims], [c.launch_id for c in claims], [c.missile for c in claims],
+        events = [c.event.id for c in claims]
+        ids = [f"{event}.{c.position}" for event, c in zip(events, claims)]  # (Claim.id, from the IDs made here)
+        return [ids, [c.launch_id for c in claims], [c.missile for c in claims],
                 [c.attribute for c in claims],
                 [v if n is None else format_number(n) for v, n in zip(values, numbers)], numbers,
                 [c.unit or None for c in claims], [c.original_text or None for c in claims],
                 [c.original_value for c in claims], [c.original_unit or None for c in claims],
                 [c.qualifier for c in claims], [c.precision or None for c in claims],
                 [c.claimant for c in claims], [c.source for c in claims], [published[c.source] for c in claims],
-                [c.source_record or None for c in claims], [c.event.id for c in claims],
+                [c.source_record or None for c in claims], events,
                 [c.event.changeset.recorded_at for c in claims], [c.status for c in claims],
                 [c.replaced_by or None for c in claims],
-                [c.status == "current" and c.id not in passed_over for c in claims],
+                [c.status == "current" and i not in passed_over for c, i in zip(claims, ids)],
                 [c.note or None for c in claims]]
 
     def statement(self, statement_id: str) -> dict[str, list]:

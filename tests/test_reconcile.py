@@ -15,7 +15,7 @@ PUBLISHED = {"early": "2022-01-30", "late": "2022-02-10", "later": "2022-03-01"}
 
 def claim(attribute, value, claimant, source="early", order=1):
     event = SimpleNamespace(id="x/1", changeset=SimpleNamespace(recorded_at="2026-11-22T00:00:00Z"))
-    return Claim(id=f"{claimant}-{order}", launch_id="2022-01-30-1", missile=None, attribute=attribute, value=value,
+    return Claim(launch_id="2022-01-30-1", missile=None, attribute=attribute, value=value,
                  unit="", original_text="", original_value=None, original_unit="", qualifier="exact",
                  precision="", claimant=claimant, source=source, event=event, order=order, position=1)
 
