@@ -335,6 +335,10 @@ class Replay:
             self.hidden[key] = None
             return None
         record = dict(body)
+        for name, _ in REFERENCES_OF[kind]:  # the IDs it names, kept once in the whole log (see make_claim)
+            value = record.get(name)
+            if type(value) is str:
+                record[name] = intern(value)
         del record["type"]
         record.pop("note", None)
         record.pop("id", None)
@@ -454,7 +458,7 @@ class Replay:
         detail = self.details.get(attributes)
         if detail is None:
             detail = self.details[attributes] = intern(", ".join(sorted(set(attributes))))
-        self.state.changes.append(Change(event, "launch", launch_id, change, detail, "", event.body["source"]))
+        self.state.changes.append(Change(event, "launch", launch_id, change, detail, "", intern(event.body["source"])))
 
     def make_claim(self, event: Event, index: int | None, raw: dict, launch_id: str,
                    default_source: str, default_claimant: str | None, position: int = 1) -> Claim | None:
@@ -481,10 +485,12 @@ class Replay:
                 return None
         if self.reported_by and not self.public(source):
             return None
-        # (the words that repeat from claim to claim were kept once as the file was read: log.REPEATED)
-        return Claim(launch_id, raw.get("missile"), attribute, value, unit, original.get("text", ""),
-                     original.get("value"), original.get("unit", ""), raw.get("qualifier", "exact"),
-                     raw.get("precision", DEFAULT_PRECISION.get(attribute, "")), claimant, source, event,
+        # The words that repeat from claim to claim are kept once in the whole log (intern): the file's reading kept
+        # them once in each changeset (log.REPEATED), but not across changesets read by build.SchemaWorker
+        return Claim(launch_id, raw.get("missile"), attribute, intern(value) if type(value) is str else value, unit,
+                     intern(original.get("text", "")), original.get("value"), original.get("unit", ""),
+                     raw.get("qualifier", "exact"), raw.get("precision", DEFAULT_PRECISION.get(attribute, "")),
+                     intern(claimant), intern(source), event,
                      self.order, position, raw.get("note", ""), raw.get("source_record", ""))
 
     def claim_problems(self, event: Event, pointer: str, raw: dict, source: str, claimant: str | None,

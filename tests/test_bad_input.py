@@ -177,10 +177,7 @@ def test_a_large_log_checked_in_a_second_process_gets_the_same_problems(founding
 
 def test_the_second_process_hands_over_the_changeset_it_checked(founding):
     """The worker reads each file once, strictly, and this process replays what the worker read (carried by
-    marshal), not the file read a second time: a file changed after the worker read it is replayed as checked,
-    and the words that repeat come over interned, as read_one leaves them."""
-    import sys
-
+    pickle), not the file read a second time: a file changed after the worker read it is replayed as checked."""
     from dprk_timeline import build
 
     path = founding.add("2026-11-22-test.json", GOOD)
@@ -197,5 +194,23 @@ def test_the_second_process_hands_over_the_changeset_it_checked(founding):
     assert worker.process is not None and problems == []
     for changeset in (same, again):
         assert changeset.body == expected.body and [e.id for e in changeset.events] == [e.id for e in expected.events]
-    event = same.events[0].body
-    assert event["type"] is sys.intern("claims") and event["claims"][0]["attribute"] is sys.intern("apogee_km")
+
+
+def test_the_replayed_state_keeps_each_word_once_across_the_changesets_the_worker_read(monkeypatch):
+    """pickle keeps a word once within a changeset, not across them: the replay keeps once, in the whole log,
+    the words of claims and the IDs that records name (a large log's state would hold a copy per changeset)."""
+    from conftest import ROOT
+    from dprk_timeline import build
+
+    monkeypatch.setattr(build, "WORKER_BYTES", 0)  # the real log, read by the worker
+    state = build.read_and_replay(ROOT, build.Result(), None, None, None)[1].state
+    copies, seen_in = {}, {}
+    for word, event in [(word, claim.event) for claim in state.claims.values()
+                        for word in (claim.claimant, claim.source, claim.original_text, claim.value)] + \
+                       [(record[name], record["event"]) for records in (state.statements, state.sanctions, state.parties)
+                        for record in records.values() for name in ("source", "actor", "authority") if name in record]:
+        if type(word) is str:
+            copies.setdefault(word, set()).add(id(word))
+            seen_in.setdefault(word, set()).add(event.changeset.name)
+    assert sum(len(names) > 1 for names in seen_in.values()) > 20  # words that several changesets give
+    assert {word: len(ids) for word, ids in copies.items() if len(ids) > 1} == {}
