@@ -58,9 +58,9 @@ class Claim:
 
 class Claims(MutableMapping):
     """Claim ID -> claim, held by the ID of the claim's event (a claim's ID is its event's and its position in
-    it): a dict of the few events that make claims, rather than of the claims' own IDs. Iterates in the order
-    the claims were added, as a dict would (an event's claims are added together, and never again once
-    deleted)."""
+    it): a dict with a key for each event that makes claims (a launch event makes a dozen) rather than one for
+    each claim. Iterates in the order the claims were added, as a dict would (an event's claims are added
+    together, and never again once deleted)."""
 
     def __init__(self):
         self._by_event: dict[str, list[Claim]] = {}
