@@ -457,7 +457,7 @@ def sort_keys(columns: list) -> list[str]:
 # its cells joined. A cell is quoted, its quotes doubled, when it holds a comma, a double quote or a line
 # feed: what the csv module does with QUOTE_MINIMAL and LF line ends (carriage returns, like every control
 # character, are refused by the checks), written out so that the bytes do not depend on Python's version.
-NEEDS_QUOTES = re.compile(r'[,"\n]')
+NEEDS_QUOTES = re.compile(r'[,"\n\r]')
 
 
 def _quoted(cells: list[str]) -> list[str]:

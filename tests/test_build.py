@@ -83,6 +83,21 @@ def test_outputs_follow_the_file_conventions():
         raw.decode("utf-8")
 
 
+def test_a_text_cell_reads_back_as_written_whatever_it_holds():
+    """Cells are quoted where CSV needs it (RFC 4180: a comma, a double quote, a line feed or a carriage return),
+    so that a CSV reader gives back the text written. The event schemas keep control characters out of texts:
+    this guards the writer, not the data."""
+    import csv
+    import io
+
+    from dprk_timeline.tables import _quoted
+
+    cells = ["plain", "a, b", 'say "no"', "two\nlines", "a\rb", "ends\r", "", "=sum"]
+    for row in (cells, cells[4:5]):
+        line = ",".join(_quoted(row)) + "\n"
+        assert list(csv.reader(io.StringIO(line, newline=""))) == [row]
+
+
 def test_table_layer_reports_file_row_field_and_reason(tmp_path, monkeypatch):
     from dprk_timeline.build import validate_package
     shutil.copytree(ROOT / "data", tmp_path / "data")
