@@ -88,12 +88,12 @@ class Claims(MutableMapping):
     def __setitem__(self, claim_id: str, claim: Claim) -> None:
         if claim_id != claim.id:
             raise ValueError(f"claim {claim.id!r} stored as {claim_id!r}")
-        if claim_id in self:
+        try:
             claims, n = self._find(claim_id)
+        except KeyError:
+            self.add(claim.event, [claim])
+        else:
             claims[n] = claim
-            return
-        self._by_event.setdefault(claim.event.id, []).append(claim)
-        self._count += 1
 
     def add(self, event: Event, claims: list[Claim]) -> None:
         """Store an event's new claims (all of theirs: a claims event is folded once)."""

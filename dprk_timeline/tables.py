@@ -454,9 +454,10 @@ def sort_keys(columns: list) -> list[str]:
 
 # -- writing --------------------------------------------------------------------------------------
 # Cells are made a column at a time (a comprehension per column, not a Python call per cell), and a row is
-# its cells joined. A cell is quoted, its quotes doubled, when it holds a comma, a double quote or a line
-# feed: what the csv module does with QUOTE_MINIMAL and LF line ends (carriage returns, like every control
-# character, are refused by the checks), written out so that the bytes do not depend on Python's version.
+# its cells joined. A cell is quoted, its quotes doubled, when it holds a comma, a double quote, a line feed or
+# a carriage return: what the csv module does with QUOTE_MINIMAL (the checks refuse control characters in
+# texts, so no cell holds a carriage return today), written out so that the bytes do not depend on Python's
+# version.
 NEEDS_QUOTES = re.compile(r'[,"\n\r]')
 
 
