@@ -9,3 +9,4 @@ EVENT_SCHEMAS = SCHEMAS / "events"
 TABLE_SCHEMAS = SCHEMAS / "tables"
 PACKAGE_BASE = SCHEMAS / "package.json"
 DESCRIPTOR = ROOT / "datapackage.json"
+UPSTREAM = ROOT.parent / "shared" / "upstream"  # the raw public snapshots beside the checkout (not in it)

@@ -21,17 +21,15 @@ from pathlib import Path
 from .build import read_log
 from .jsonio import dumps_canonical
 from .paths import PACKAGE_BASE, SCHEMAS
-from .tables import TABLES, table_schema
+from .registry import EVENT_TYPES, TABLES
+from .table_schemas import table_schema
 
 RELEASED = SCHEMAS / "released.json"
 ZIP_FILES = ["datapackage.json", "README.md", "CHANGELOG.md", "CITATION.cff", "CODEBOOK.md", "LICENSE", "LICENSE-DATA.md"]
 ZIP_FOLDERS = ["data", "schemas"]
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so that the zip does not depend on file times
-RECORD_WORDS = {"source": "sources added", "actor": "actors added", "site": "sites added",
-                "missile_type": "missile types added", "launch": "launches added",
-                "claims": "events adding claims to launches", "statement": "statements added",
-                "sanction": "sanctions actions added", "party": "parties added", "context": "context facts added"}
-CREATES = set(RECORD_WORDS)
+FIXES = {"correction", "retraction", "merge"}  # events that fix records rather than add them: a PATCH release
+FIX_NOTES = {EVENT_TYPES[kind].notes for kind in FIXES}
 
 
 class ReleaseError(ValueError):
@@ -102,10 +100,8 @@ def changes_since(root: Path, through: str) -> tuple[Counter, list[str]]:
             continue
         for event in changeset.events:
             kind = event.type
-            if kind in CREATES:
-                counts[RECORD_WORDS[kind]] += 1
-            else:
-                counts[{"correction": "corrections", "retraction": "retractions", "merge": "merges"}[kind]] += 1
+            counts[EVENT_TYPES[kind].notes] += 1
+            if kind in FIXES:
                 target = event.body.get("target") or f"{event.body['record_type']}:{event.body['from']}"
                 by_reason.setdefault((kind, event.body["reason"]), []).append(target)
     reasons = []
@@ -134,7 +130,7 @@ def plan(root: Path, version: str) -> dict:
     counts, reasons = changes_since(root, previous_through)
     breaking, added = schema_changes(released["tables"], fingerprint) if released else ([], [])
     if released:
-        part = "major" if breaking else "minor" if added or any("added" in k for k in counts) else \
+        part = "major" if breaking else "minor" if added or any(k not in FIX_NOTES for k in counts) else \
             "patch" if counts else None
         if part is None:
             raise ReleaseError(f"nothing changed since {released['version']}")

@@ -1,10 +1,9 @@
 #!/usr/bin/env python3
-"""Cut a release: scripts/release.py 1.0.0. --help for what it does."""
+"""Cut a release: scripts/release.py X.Y.Z (see --help)."""
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dprk_timeline.cli import main  # noqa: E402
 
-if __name__ == "__main__":  # not when a spawned process (the checks of a large package) imports it
-    sys.exit(main(["release", *sys.argv[1:]]))
+sys.exit(main(["release", *sys.argv[1:]]))

@@ -1,6 +1,8 @@
 """Shared fixtures: a scratch copy of the checkout to build in, and helpers to add changesets to it."""
+import contextlib
 import datetime as dt
 import hashlib
+import io
 import json
 import shutil
 import subprocess
@@ -44,8 +46,15 @@ class Scratch:
         path.write_bytes(content)
         return path
 
-    def run(self, command="build", *args, env=None) -> subprocess.CompletedProcess:
-        return run_script(self.root, command, *args, env=env)
+    def run(self, command="build", *args) -> subprocess.CompletedProcess:
+        """Run a command on this checkout as scripts/<command>.py would, in this process (Great Expectations is
+        imported once for all the tests): its exit code and what it printed."""
+        from dprk_timeline.cli import main
+
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main([command, "--root", str(self.root), *args])
+        return subprocess.CompletedProcess([command, *args], code, out.getvalue(), err.getvalue())
 
 
 def run_script(root: Path, command: str, *args, env=None) -> subprocess.CompletedProcess:

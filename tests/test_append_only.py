@@ -5,7 +5,8 @@ import subprocess
 import pytest
 
 from conftest import NEXT, changeset
-from dprk_timeline.build import append_only, read_log
+from dprk_timeline.build import read_log
+from dprk_timeline.checks.append_only import append_only
 from dprk_timeline.cli import main
 
 

@@ -110,14 +110,13 @@ def test_after_many_merges_and_retractions_nothing_points_at_a_retired_record(tm
 
     from conftest import ROOT
     from dprk_timeline.build import read_log
-    from dprk_timeline.replay import Replay, replay
+    from dprk_timeline.replay.engine import replay
     sys.path.insert(0, str(ROOT / "scripts"))
     from benchmark import generate
 
     generate(tmp_path, 20_000)
     changesets, problems = read_log(tmp_path)
-    engine = Replay()
-    state, problems = replay(changesets, start=engine)
+    state, problems = replay(changesets)
     assert not problems, [str(p) for p in problems[:5]]
     retired = {"launch": set(), "sanction": set(), "party": set()}
     for change in state.changes:
@@ -129,17 +128,17 @@ def test_after_many_merges_and_retractions_nothing_points_at_a_retired_record(tm
     by_launch = {}
     for claim in state.claims.values():
         by_launch.setdefault(claim.launch_id, set()).add(claim.id)
-    assert set(by_launch) <= set(state.launches)
-    assert {k: {claim.id for claim in v} for k, v in engine.claims_of.items() if v} == by_launch
+    assert set(by_launch) <= set(state.of("launch"))
+    assert {k: {claim.id for claim in v} for k, v in state.claims_of.items() if v} == by_launch
     # links: no statement or sanction names a retired launch, sanction or party, and merged ones were repointed
-    for table in (state.statements, state.sanctions):
+    for table in (state.of("statement"), state.of("sanction")):
         for record in table.values():
             assert not set(record.get("launches", [])) & retired["launch"]
             assert not set(record.get("sanctions", [])) & retired["sanction"]
             assert not set(record.get("parties", [])) & retired["party"]
             assert record.get("refers_to") not in retired["sanction"]
     merged_into = {into for how, into, _ in state.retired.values() if how == "merged"}
-    linked = {v for table in (state.statements, state.sanctions) for r in table.values()
+    linked = {v for table in (state.of("statement"), state.of("sanction")) for r in table.values()
               for name in ("launches", "parties") for v in r.get(name, [])}
     assert merged_into & linked, "no link was repointed to a record that absorbed another"
 
@@ -157,54 +156,4 @@ def test_a_source_or_actor_still_in_use_cannot_be_retracted_but_an_unused_one_ca
     assert reasons[0][0] == "event 1" and reasons[0][1].startswith(f"source {SOURCE!r} is still used by claim ")
     assert reasons[0][1].endswith("more; it can be corrected, not retracted")
     assert reasons[1][0] == "event 2" and reasons[1][1].startswith("actor 'kr-jcs' is still used by claim ")
-    assert SOURCE in state.sources and "kr-jcs" in state.actors and "test-unused-office" not in state.actors
-
-
-def test_the_claims_held_by_event_behave_as_a_dict_by_claim_id():
-    """The state's claims are held by their event's ID (Claim.id is made when asked): random additions,
-    look-ups, replacements and deletions on them and on a plain dict by claim ID agree, order included, and
-    an ID that differs only in how its position is written finds nothing."""
-    import random
-
-    import pytest
-
-    from dprk_timeline.log import Changeset, Event
-    from dprk_timeline.replay import Claim, Claims
-
-    rng = random.Random(5)
-    changeset = Changeset("2026-01-01-test", "events/2026-01-01-test.json", {})
-    events = [Event(changeset, n, "claims", None, "x.y" if n == 3 else None) for n in range(1, 200)]
-
-    def made(event, position):
-        return Claim("launch-1", None, "apogee_km", float(position), "km", "", None, "", "exact", "", "kr-jcs",
-                     "src", event, event.position, position)
-    held, plain, fresh = Claims(), {}, list(events)
-    for step in range(3000):
-        action = rng.choices(["add", "set", "get", "in", "del", "iter"], [2, 2, 3, 3, 1, 1])[0]
-        if action == "add" and fresh:  # an event's claims, stored together once, as the replay does
-            event = fresh.pop(rng.randrange(len(fresh)))
-            claims = [made(event, p) for p in range(1, rng.randint(1, 14))]
-            held.add(event, claims)
-            plain.update((claim.id, claim) for claim in claims)
-        elif action == "set" and plain:  # replaced under its own ID
-            claim_id = rng.choice(list(plain))
-            replacement = made(plain[claim_id].event, plain[claim_id].position)
-            replacement.status = f"step {step}"
-            held[claim_id] = plain[claim_id] = replacement
-        elif action in ("get", "in", "del"):
-            claim_id = rng.choice(list(plain) + [f"{rng.choice(events).id}.{rng.randint(0, 15)}", "nothing"])
-            assert (claim_id in held) == (claim_id in plain)
-            if action == "get":
-                assert held.get(claim_id) is plain.get(claim_id)
-            elif claim_id in plain:
-                del held[claim_id], plain[claim_id]
-        else:
-            assert list(held.items()) == list(plain.items()) and len(held) == len(plain)
-    assert len(held) == len(plain) > 0
-    explicit = made(events[2], 1)  # an event with an ID of its own that has a dot in it
-    held[explicit.id] = plain[explicit.id] = explicit
-    assert explicit.id == "2026-01-01-test/x.y.1" and held["2026-01-01-test/x.y.1"] is explicit
-    event_id, _, position = next(iter(plain)).rpartition(".")
-    assert f"{event_id}.0{position}" not in held and f"{event_id}.{position} " not in held
-    with pytest.raises(ValueError, match="stored as"):
-        held["2026-01-01-test/1.1"] = made(events[1], 1)  # the claim of event 2 under event 1's ID
+    assert SOURCE in state.of("source") and "kr-jcs" in state.of("actor") and "test-unused-office" not in state.of("actor")

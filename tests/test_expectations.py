@@ -1,8 +1,9 @@
 """The Great Expectations layer catches what the schemas cannot: one log with several faults, each
 reported with the rows that break it; and the committed data passes every expectation."""
 from conftest import ROOT, changeset
-from dprk_timeline.build import render_all, write_files
-from dprk_timeline.expectations import run
+from dprk_timeline.build import write_files
+from dprk_timeline.checks.expectations import run
+from dprk_timeline.render.package import render_package
 from dprk_timeline.load import load_all
 from helpers import replayed
 
@@ -12,7 +13,7 @@ SOURCE = "epoch-times-2022-01-31-hwasong-12"
 def expectation_problems(root, tmp_path):
     state, problems = replayed(root)
     assert not problems, [str(p) for p in problems]
-    write_files(tmp_path / "package", render_all(state))
+    write_files(tmp_path / "package", render_package(state))
     count, problems = run(load_all(tmp_path / "package"))
     return count, [str(p) for p in problems]
 

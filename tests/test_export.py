@@ -67,7 +67,8 @@ def test_load_reads_a_checkout_an_unpacked_release_and_a_past_version(tmp_path):
     import subprocess
     import zipfile
 
-    from conftest import NEXT, PYTHON
+    from conftest import NEXT
+    from dprk_timeline.cli import main
     from dprk_timeline.load import load, load_all
     # the checkout, typed
     launches = load("launches")
@@ -85,7 +86,7 @@ def test_load_reads_a_checkout_an_unpacked_release_and_a_past_version(tmp_path):
     event = {"type": "launch", "launch_id": "2026-11-20-1", "source": "epoch-times-2022-01-31-hwasong-12",
              "claimant": "kr-jcs", "claims": [{"attribute": "korea_date", "value": "2026-11-20"}]}
     (clone / "events" / "2026-11-22-test.json").write_text(json.dumps(changeset(event, recorded_at=NEXT)))
-    assert subprocess.run([PYTHON, str(ROOT / "scripts" / "build.py"), "--root", str(clone)], capture_output=True).returncode == 0
+    assert main(["build", "--root", str(clone)]) == 0
     git = ["git", "-C", str(clone), "-c", "user.name=t", "-c", "user.email=t@example.org"]
     subprocess.run(git + ["add", "-A"], check=True)
     subprocess.run(git + ["commit", "-qm", "one more launch"], check=True)

@@ -60,7 +60,7 @@ def write_snapshot(folder, tests, facilities=FACILITIES, missiles=MISSILES):
 
 
 def run_import(root, folder, commit=COMMIT_1, capsys=None):
-    code = main(["import-cns", "--root", str(root), str(folder), "--commit", commit, "--published", "2026-04-21"])
+    code = main(["import", "cns", "--root", str(root), str(folder), "--commit", commit, "--published", "2026-04-21"])
     printed = capsys.readouterr() if capsys else None
     return code, printed
 
@@ -175,8 +175,9 @@ def test_a_later_snapshot_appends_only_what_changed(imported, tmp_path, capsys):
 def test_an_unreadable_snapshot_is_a_clear_error(founding, tmp_path, capsys):
     code, printed = run_import(founding.root, tmp_path / "missing", capsys=capsys)
     assert code == 1 and "test.en.json: file not found" in printed.err and "Traceback" not in printed.err
-    code = main(["import-cns", "--root", str(founding.root), str(tmp_path), "--commit", "abc", "--published", "2026-04-21"])
-    assert code == 2 and "not a 40-digit hexadecimal commit" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as usage:
+        main(["import", "cns", "--root", str(founding.root), str(tmp_path), "--commit", "abc", "--published", "2026-04-21"])
+    assert usage.value.code == 2 and "'abc' is not a 40-digit hexadecimal commit" in capsys.readouterr().err
 
 
 REAL = SHARED / "upstream" / "cns-via-nagix"
@@ -184,13 +185,15 @@ REAL = SHARED / "upstream" / "cns-via-nagix"
 
 @pytest.mark.skipif(not REAL.is_dir(), reason="../shared/upstream/cns-via-nagix (the real snapshot) is not beside the checkout")
 def test_the_committed_log_holds_every_test_of_the_real_snapshot(capsys):
-    from dprk_timeline.importers import current_state
-    from dprk_timeline.importers.cns import plan_import, read_snapshot
-    snapshot = read_snapshot(REAL)
+    from types import SimpleNamespace
+
+    from dprk_timeline.importers import cns
+    from dprk_timeline.importing import current_state
+    snapshot = cns.read_snapshot(REAL)
     assert len(snapshot.rows) == 339
     state, _ = current_state(ROOT)
-    source = {"source_id": "cns-missile-tests-a0cc658", "kind": "research_dataset", "publisher": "x", "published": "2026-04-21"}
-    assert plan_import(snapshot, state, source).events == []       # a re-import appends nothing
+    options = SimpleNamespace(commit="a0cc65874d36a4a0fdf16b73919d23a3a8f5dac5", published="2026-04-21")
+    assert cns.plan(REAL, state, options).events == []       # a re-import appends nothing
     keys = {c.source_record for c in state.claims.values() if c.claimant == "cns" and c.missile}
     assert keys == {row.key for row in snapshot.rows}
     t = tables(ROOT)

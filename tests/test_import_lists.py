@@ -62,7 +62,7 @@ def write_ofac(folder, files):
 
 
 def run(root, command, path, capsys):
-    code = main([command, "--root", str(root), str(path)])
+    code = main(["import", command.removeprefix("import-"), "--root", str(root), str(path)])
     return code, capsys.readouterr()
 
 
@@ -147,13 +147,13 @@ UPSTREAM = SHARED / "upstream"
 
 @pytest.mark.skipif(not UPSTREAM.is_dir(), reason="../shared/upstream (the real UN and OFAC snapshots) is not beside the checkout")
 def test_the_committed_log_holds_the_real_lists():
-    from dprk_timeline.importers import current_state
     from dprk_timeline.importers import ofac, un
+    from dprk_timeline.importing import current_state
     state, _ = current_state(ROOT)
     generated, entries, _ = un.read_list(UPSTREAM / "un-sc-consolidated" / "consolidated_2026-02-27.xml")
     assert len(entries) == 155
-    assert un.plan_import(entries, state, {"source_id": "un-consolidated-list-2026-02-27"})[0] == []
-    assert ofac.plan_import(UPSTREAM / "ofac-sdn-dprk", state)[0] == []
+    assert un.plan(un.DEFAULT, state).events == []
+    assert ofac.plan(ofac.DEFAULT, state).events == []
     t = tables(ROOT)
     assert len([p for p in t["parties"].values() if p["un_reference"]]) == 155
     action = t["sanctions"]["ofac-designation-2022-01-12"]

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, SHARED
-from dprk_timeline.tables import TABLES
+from dprk_timeline.registry import TABLES
 
 SPEC = SHARED / "spec"
 needs_spec = pytest.mark.skipif(not SPEC.is_dir(), reason="../shared/spec (official profiles) is not beside the checkout")

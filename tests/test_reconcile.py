@@ -4,8 +4,8 @@ from types import SimpleNamespace
 from conftest import ROOT
 
 FOUNDING = "2026-11-22T03:15:00Z"  # recorded time of the second founding changeset
-from dprk_timeline.reconcile import disagree, pick
-from dprk_timeline.replay import Claim
+from dprk_timeline.render.reconcile import disagree, pick
+from dprk_timeline.replay.state import Claim
 from helpers import tables
 
 KINDS = {"kr-jcs": "military", "jp-gov": "government", "cns": "research_dataset", "kp-kcna": "state_media",
@@ -15,7 +15,7 @@ PUBLISHED = {"early": "2022-01-30", "late": "2022-02-10", "later": "2022-03-01"}
 
 def claim(attribute, value, claimant, source="early", order=1):
     event = SimpleNamespace(id="x/1", changeset=SimpleNamespace(recorded_at="2026-11-22T00:00:00Z"))
-    return Claim(launch_id="2022-01-30-1", missile=None, attribute=attribute, value=value,
+    return Claim(id="x/1.1", launch_id="2022-01-30-1", missile=None, attribute=attribute, value=value,
                  unit="", original_text="", original_value=None, original_unit="", qualifier="exact",
                  precision="", claimant=claimant, source=source, event=event, order=order, position=1)
 

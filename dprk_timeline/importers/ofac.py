@@ -15,18 +15,17 @@ import io
 import re
 from pathlib import Path
 
-from ..replay import State
+from ..replay.state import State
+from ..paths import UPSTREAM
+from .common import Plan, UpstreamError
 from .parties import country_code, find_match, folded
 
+DEFAULT = UPSTREAM / "ofac-sdn-dprk"
 AUTHORITY = "us-ofac"
 COLUMNS = ["ent_num", "SDN_Name", "SDN_Type", "Program", "Title", "Call_Sign", "Vess_type", "Tonnage", "GRT",
            "Vess_flag", "Vess_owner", "Remarks"]
 KINDS = {"individual": "individual", "vessel": "vessel", "aircraft": "aircraft", "": "entity"}
 FILE = re.compile(r"^sdn_([0-9]{4}-[0-9]{2}-[0-9]{2})T([0-9]{2})([0-9]{2})Z\.csv$")
-
-
-class SnapshotError(ValueError):
-    pass
 
 
 def _empty(value: str) -> str:
@@ -39,13 +38,13 @@ def read_snapshot(path: Path, report: list[str]) -> dict[int, dict]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        raise SnapshotError(f"{path}: cannot read ({err})") from None
+        raise UpstreamError(f"{path}: cannot read ({err})") from None
     rows = {}
     for number, fields in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
         if not fields:
             continue
         if len(fields) != len(COLUMNS) or not fields[0].strip().isdigit():
-            raise SnapshotError(f"{path.name}: line {number}: expected {len(COLUMNS)} columns starting with an entry number")
+            raise UpstreamError(f"{path.name}: line {number}: expected {len(COLUMNS)} columns starting with an entry number")
         ent_num = int(fields[0])
         kind = KINDS.get(_empty(fields[2]))
         if kind is None:
@@ -85,7 +84,7 @@ def read_snapshot(path: Path, report: list[str]) -> dict[int, dict]:
 def snapshots(folder: Path) -> list[Path]:
     files = sorted(p for p in Path(folder).glob("*.csv") if FILE.match(p.name))
     if not files:
-        raise SnapshotError(f"{folder}: no sdn_YYYY-MM-DDTHHMMZ.csv files")
+        raise UpstreamError(f"{folder}: no sdn_YYYY-MM-DDTHHMMZ.csv files")
     return files
 
 
@@ -99,21 +98,31 @@ def source_for(path: Path) -> dict:
             "attribution": "US Department of the Treasury, Office of Foreign Assets Control, Specially Designated Nationals list"}
 
 
-def plan_import(folder: Path, state: State) -> tuple[list[dict], list[str], list[str]]:
+def arguments(parser) -> None:
+    pass  # each snapshot's file name gives its copy time
+
+
+def plan(folder: Path, state: State, options=None) -> Plan:
+    """The changeset of what the snapshots in folder that the log does not hold yet add, change or remove."""
+    events, report, notes = plan_events(folder, state)
+    return Plan(events, "import-ofac", f"the OFAC SDN snapshots in {Path(folder).name}", report=report, notes=notes)
+
+
+def plan_events(folder: Path, state: State) -> tuple[list[dict], list[str], list[str]]:
     """(events, report lines, notes) for the snapshots of folder not yet in the log."""
     report, notes, events = [], [], []
     files = snapshots(folder)
-    parties = {pid: dict(p) for pid, p in state.parties.items()}
+    parties = {pid: dict(p) for pid, p in state.of("party").items()}
     by_number = {p["ofac_ent_num"]: pid for pid, p in parties.items() if p.get("ofac_ent_num")}
-    actions = set(state.sanctions)
+    actions = set(state.of("sanction"))
     previous = None
-    if AUTHORITY not in state.actors:
+    if AUTHORITY not in state.of("actor"):
         events.append({"type": "actor", "actor_id": AUTHORITY, "kind": "government", "country": "US", "parent": "us-gov",
                        "name": "Office of Foreign Assets Control, US Department of the Treasury"})
     for path in files:
         rows = read_snapshot(path, report)
         source = source_for(path)
-        if source["source_id"] in state.sources:
+        if source["source_id"] in state.of("source"):
             previous = rows
             continue
         body = []

@@ -8,13 +8,17 @@ alone. Importing the same list again gives nothing.
 """
 from __future__ import annotations
 
+import datetime as dt
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from pathlib import Path
 
-from ..replay import State
+from ..replay.state import State
+from ..paths import UPSTREAM
+from .common import Plan, UpstreamError
 from .parties import country_code, find_match, folded
 
+DEFAULT = UPSTREAM / "un-sc-consolidated" / "consolidated_2026-02-27.xml"
 AUTHORITY = "unsc"
 PROGRAMME = "UN 1718 (DPRK)"
 HANDLED = {"DATAID", "VERSIONNUM", "FIRST_NAME", "SECOND_NAME", "THIRD_NAME", "UN_LIST_TYPE", "REFERENCE_NUMBER",
@@ -24,20 +28,16 @@ NOT_IMPORTED = {"INDIVIDUAL_ADDRESS", "ENTITY_ADDRESS", "INDIVIDUAL_PLACE_OF_BIR
                 "SORT_KEY", "SORT_KEY_LAST_MOD", "TITLE", "NAME_ORIGINAL_SCRIPT"}
 
 
-class ListError(ValueError):
-    pass
-
-
 def read_list(path: Path) -> tuple[str, list[dict], list[str]]:
     """(generation time, DPRK entries as party dicts with their dates, report lines)."""
     try:
         root = ET.parse(path).getroot()
     except FileNotFoundError:
-        raise ListError(f"{path}: file not found") from None
+        raise UpstreamError(f"{path}: file not found") from None
     except ET.ParseError as err:
-        raise ListError(f"{path}: not valid XML ({err})") from None
+        raise UpstreamError(f"{path}: not valid XML ({err})") from None
     if root.tag != "CONSOLIDATED_LIST":
-        raise ListError(f"{path}: expected a CONSOLIDATED_LIST document, found {root.tag}")
+        raise UpstreamError(f"{path}: expected a CONSOLIDATED_LIST document, found {root.tag}")
     generated = root.get("dateGenerated", "")
     entries, unhandled, skipped = [], defaultdict(int), defaultdict(int)
     for group, kind in (("INDIVIDUALS", "individual"), ("ENTITIES", "entity")):
@@ -83,15 +83,38 @@ def _entry(element, kind: str) -> dict:
             "updated": sorted({folded(v.text or "") for v in element.findall("LAST_DAY_UPDATED/VALUE") if v.text})}
 
 
-def plan_import(entries: list[dict], state: State, source: dict) -> tuple[list[dict], list[str]]:
+def arguments(parser) -> None:
+    pass  # the list's generation time, in the file, dates it
+
+
+def plan(path: Path, state: State, options=None) -> Plan:
+    """The changeset that brings the log up to the DPRK entries of the list in the file at path."""
+    generated, entries, report = read_list(path)
+    if not generated:
+        raise UpstreamError(f"{path}: the list has no dateGenerated")
+    moment = dt.datetime.fromisoformat(generated.replace("Z", "+00:00"))
+    moment = moment.replace(tzinfo=moment.tzinfo or dt.timezone.utc).astimezone(dt.timezone.utc)
+    day = generated[:10]
+    source = {"source_id": f"un-consolidated-list-{day}", "kind": "official_list_snapshot",
+              "publisher": "United Nations Security Council",
+              "title": "Security Council Consolidated List (XML)", "published": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+              "version": f"generated {generated}", "terms": "Official public list of the United Nations.",
+              "attribution": "United Nations Security Council Consolidated List"}
+    events, notes = plan_events(entries, state, source)
+    return Plan(events, f"import-un-{day}", f"the {len(entries)} DPRK entries of the UN list generated {generated}",
+                report=report, notes=notes)
+
+
+def plan_events(entries: list[dict], state: State, source: dict) -> tuple[list[dict], list[str]]:
     source_id, events, body, notes = source["source_id"], [], [], []
-    by_reference = {p.get("un_reference"): pid for pid, p in state.parties.items() if p.get("un_reference")}
+    parties, sanctions = state.of("party"), state.of("sanction")
+    by_reference = {p.get("un_reference"): pid for pid, p in parties.items() if p.get("un_reference")}
     ids = {}
     for entry in entries:
         party = entry["party"]
         existing = by_reference.get(party["un_reference"])
         if existing is None:
-            match = find_match(party, state.parties, "un_reference")
+            match = find_match(party, parties, "un_reference")
             if match:
                 existing, why = match
                 party = dict(party, linked_on=f"UN {party['un_reference']} = OFAC entry: {why}")
@@ -101,7 +124,7 @@ def plan_import(entries: list[dict], state: State, source: dict) -> tuple[list[d
             ids[party["un_reference"]] = party["party_id"]
             continue
         ids[party["un_reference"]] = existing
-        current = state.parties[existing]
+        current = parties[existing]
         changed = {k: v for k, v in party.items() if k != "party_id" and current.get(k) != v}
         if existing != party["party_id"]:
             changed.pop("name", None)  # the OFAC entry keeps its own spelling; the UN's stays in aliases
@@ -119,15 +142,15 @@ def plan_import(entries: list[dict], state: State, source: dict) -> tuple[list[d
         for date, parties in sorted(grouped.items()):
             action_id = f"unsc-1718-{'listing' if action == 'designation' else 'amendment'}-{date}"
             wanted = sorted(set(parties))
-            if action_id not in state.sanctions:
+            if action_id not in sanctions:
                 body.append({"type": "sanction", "action_id": action_id, "action": action, "authority": AUTHORITY,
                              "programme": PROGRAMME, "date": date, "parties": wanted, "source": source_id,
                              "summary": (f"The Security Council's 1718 Committee list {'adds' if action == 'designation' else 'updates the entries of'} "
                                          f"{len(wanted)} {'party' if len(wanted) == 1 else 'parties'} on this day.")})
-            elif sorted(state.sanctions[action_id].get("parties", [])) != wanted:
+            elif sorted(sanctions[action_id].get("parties", [])) != wanted:
                 body.append({"type": "correction", "target": f"sanction:{action_id}", "set": {"parties": wanted},
                              "reason": "revised upstream", "source": source_id})
     if body:
-        head = [] if source_id in state.sources else [{"type": "source", **source}]
+        head = [] if source_id in state.of("source") else [{"type": "source", **source}]
         events = head + body
     return events, notes

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from .replay import Claim
+from ..replay.state import Claim
 
 KINDS_OBSERVED = ["military", "government", "international_organisation", "research_dataset", "state_media", "news_media"]
 KINDS_NAMING = ["state_media", "research_dataset", "military", "government", "international_organisation", "news_media"]

@@ -3,12 +3,11 @@ current), as SVG written the same way every time: fixed hash salt, no date, text
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pandas as pd
 
-from .load import frame
-from .tables import table_schema
+from ..load import frame
+from ..table_schemas import table_schema
 
 MAX_LABELS = 200  # launches of 2022 whose statements are counted on the timeline chart
 CLASS_ORDER = ["SRBM", "MRBM", "IRBM", "ICBM", "SLBM", "HGV", "SLV", "CM", "BM", "Unknown"]
@@ -38,11 +37,6 @@ def _setup():
                                 "font.size": 9, "axes.spines.top": False, "axes.spines.right": False})
     import matplotlib.pyplot as plt
     return plt
-
-
-def warm_up() -> None:
-    """Import matplotlib (in a helper process, ahead of the chart it will be asked to draw)."""
-    _setup()
 
 
 def per_year(csvs: dict[str, bytes]) -> bytes:
@@ -122,13 +116,8 @@ def timeline_2022(csvs: dict[str, bytes]) -> bytes:
 
 
 CHARTS = {"charts/launches-per-year.svg": per_year, "charts/timeline-2022.svg": timeline_2022}
-CHART_TABLES = {"launches", "firings", "launch_statements", "sanctions"}  # the tables the charts read
 
 
 def render_charts(csvs: dict[str, bytes]) -> dict[str, bytes]:
+    """Every chart, by path, drawn from the tables' CSV bytes."""
     return {path: draw(csvs) for path, draw in CHARTS.items()}
-
-
-def render_charts_from(data: Path) -> dict[str, bytes]:
-    """The charts, from the tables' CSV files in this folder."""
-    return render_charts({name: (data / f"{name}.csv").read_bytes() for name in CHART_TABLES})

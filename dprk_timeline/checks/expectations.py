@@ -14,7 +14,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from .problems import Problem
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")  # no network calls
+import great_expectations as gx  # noqa: E402
+import great_expectations.expectations as gxe  # noqa: E402
+from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
+
+from ..load import load_all
+from ..problems import Problem
 
 # Bounds a broken import would cross (a duplicated or collapsed snapshot). The busiest year so far, 2022,
 # had 39 launch events and 69 missiles in the CNS database; the largest salvo had 18 missiles.
@@ -37,46 +43,27 @@ class Suite:
     expectations: list         # (plain-words description, gx expectation)
 
 
-@dataclass
-class Facts:
-    """What the expectations on whole tables (counts per year, shares, periods, uniqueness) need of each
-    launch, sanctions action and source: one row each, in table order. A verified snapshot keeps them, so that
-    a check of new rows (incremental.py) puts the new rows' facts in place of the old and runs the same suites."""
-    launches: pd.DataFrame   # launch_id, korea_date, missile_class, missiles (firings rows), imported, history,
-                             # COMPLETENESS columns
-    sanctions: pd.DataFrame  # action_id, date_latest
-    sources: pd.DataFrame    # source_id, url (sources with a URL)
-    counts: pd.DataFrame     # context_id, period_start, period_end, value: the launch counts of periods
-
-
-def facts_of(t: dict[str, pd.DataFrame], existed: set | None = None) -> Facts:
-    """The facts of the launches, sanctions actions and sources in the tables t. existed: IDs of launches
-    known to have their creation in the changes table already (the fast path's unchanged history)."""
+def launch_facts(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """What the expectations on whole tables need of each launch: its date, class and key fields, its count of
+    firings rows, whether a research dataset made claims about it, and whether the history records its
+    creation."""
     launches, claims = t["launches"], t["claims"]
     research = t["actors"].loc[t["actors"]["kind"] == "research_dataset", "actor_id"]
     from_dataset = set(claims.loc[claims["claimant_id"].isin(research), "launch_id"])
-    created = set(t["changes"].loc[t["changes"]["change"] == "created", "record_id"]) | (existed or set())
+    created = set(t["changes"].loc[t["changes"]["change"] == "created", "record_id"])
     fired = t["firings"].groupby("launch_id").size()
-    facts = launches[["launch_id", "korea_date", "missile_class", *COMPLETENESS]].assign(
+    return launches[["launch_id", "korea_date", "missile_class", *COMPLETENESS]].assign(
         missiles=launches["launch_id"].map(fired).fillna(0).astype("int64"),
         imported=launches["launch_id"].isin(from_dataset), history=launches["launch_id"].isin(created))
-    context = t["context"]
-    counts = context[(context["topic"] == "launch_count") & context["period_start"].notna() & context["period_end"].notna()]
-    return Facts(facts.reset_index(drop=True), t["sanctions"][["action_id", "date_latest"]].reset_index(drop=True),
-                 t["sources"].dropna(subset=["url"])[["source_id", "url"]].reset_index(drop=True),
-                 counts[["context_id", "period_start", "period_end", "value"]].reset_index(drop=True))
 
 
-def derived_frames(t: dict[str, pd.DataFrame], today: dt.date, facts: Facts | None = None,
-                   joined: dict[str, pd.DataFrame] | None = None) -> list[Suite]:
-    """The suites. t: the tables (on the fast path, only their new rows); facts: those of whole tables
-    (default: from t); joined: the statements, launches and sanctions that link rows are joined with
-    (default: t's)."""
-    import great_expectations.expectations as gxe
+def derived_frames(t: dict[str, pd.DataFrame], today: dt.date) -> list[Suite]:
+    """The suites, on the tables t (by name) and frames derived from them."""
+    return launch_suites(t, today) + record_suites(t) + count_suites(t) + list_suites(t)
 
-    facts = facts or facts_of(t)
-    joined = {name: (joined or {}).get(name, t[name]) for name in ("statements", "launches", "sanctions")}
-    launches, claims, statements = t["launches"], t["claims"], t["statements"]
+
+def launch_suites(t: dict[str, pd.DataFrame], today: dt.date) -> list[Suite]:
+    launches = t["launches"]
     suites = [Suite("launches", launches, ["launch_id"], [
         ("apogee_km is between 0 and 10,000 km", gxe.ExpectColumnValuesToBeBetween(column="apogee_km", min_value=0, max_value=10_000)),
         ("range_km is between 0 and 16,000 km", gxe.ExpectColumnValuesToBeBetween(column="range_km", min_value=0, max_value=16_000)),
@@ -104,10 +91,16 @@ def derived_frames(t: dict[str, pd.DataFrame], today: dt.date, facts: Facts | No
         ("each launch has one firings row per missile", gxe.ExpectColumnPairValuesToBeEqual(
             column_A="missile_count", column_B="firing_rows")),
     ]))
+    return suites
 
+
+def record_suites(t: dict[str, pd.DataFrame]) -> list[Suite]:
+    """Claims, statements and sanctions actions, and the links between them and launches."""
+    launches, claims, statements, sanctions = t["launches"], t["claims"], t["statements"], t["sanctions"]
+    suites = []
     answered = (t["launch_statements"]
-                .merge(joined["statements"][["statement_id", "date_latest"]], on="statement_id")
-                .merge(joined["launches"][["launch_id", "korea_date"]], on="launch_id"))
+                .merge(statements[["statement_id", "date_latest"]], on="statement_id")
+                .merge(launches[["launch_id", "korea_date"]], on="launch_id"))
     # A statement in Washington can carry the previous calendar date of a launch in Korea: allow a day.
     answered["date_latest_plus_1"] = answered["date_latest"] + pd.Timedelta(days=1)
     suites.append(Suite("launch_statements", answered, ["launch_id", "statement_id"], [
@@ -139,8 +132,19 @@ def derived_frames(t: dict[str, pd.DataFrame], today: dt.date, facts: Facts | No
         ("every blocked or vetoed proposal names who blocked it", gxe.ExpectColumnValuesToNotBeNull(column="blocked_by")),
         ("every blocked proposal refers to the proposal", gxe.ExpectColumnValuesToNotBeNull(column="refers_to")),
     ]))
+    answered_sanctions = (t["statement_sanctions"].merge(statements[["statement_id", "date_latest"]], on="statement_id")
+                          .merge(sanctions[["action_id", "date"]], on="action_id").dropna(subset=["date"]))
+    suites.append(Suite("statement_sanctions", answered_sanctions, ["statement_id", "action_id"], [
+        ("no statement is dated before the sanctions action it answers", gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="date_latest", column_B="date", or_equal=True)),
+    ]))
+    return suites
 
-    every = facts.launches
+
+def count_suites(t: dict[str, pd.DataFrame]) -> list[Suite]:
+    """Counts and shares over whole tables: per year, per source's period, completeness, history."""
+    suites = []
+    every = launch_facts(t)
     years = every.assign(year=every["korea_date"].dt.year).dropna(subset=["year"])
     per_year = (years.groupby("year").agg(launch_events=("launch_id", "size"), missiles=("missiles", "sum"))
                 .reset_index().sort_values("year"))
@@ -158,7 +162,9 @@ def derived_frames(t: dict[str, pd.DataFrame], today: dt.date, facts: Facts | No
         for column, share in COMPLETENESS.items()
     ]))
 
-    counts = facts.counts
+    context = t["context"]
+    counts = context[(context["topic"] == "launch_count") & context["period_start"].notna()
+                     & context["period_end"].notna()]
     if len(counts):
         dates = every["korea_date"].dropna().sort_values().to_numpy()
         actual = (dates.searchsorted(counts["period_end"].to_numpy(), side="right")
@@ -175,7 +181,12 @@ def derived_frames(t: dict[str, pd.DataFrame], today: dt.date, facts: Facts | No
         ("every launch has its creation in the changes table", gxe.ExpectColumnValuesToBeInSet(
             column="has_history", value_set=[True])),
     ]))
+    return suites
 
+
+def list_suites(t: dict[str, pd.DataFrame]) -> list[Suite]:
+    """What the sanctions lists' imports must give, and sources registered once."""
+    suites = []
     sanctions = t["sanctions"]
     listed = sanctions[sanctions["action"].isin(["designation", "amendment", "delisting"])
                        & sanctions["authority_id"].isin(["us-ofac", "unsc"])]
@@ -183,7 +194,7 @@ def derived_frames(t: dict[str, pd.DataFrame], today: dt.date, facts: Facts | No
         ("every list action names its parties", gxe.ExpectColumnValuesToBeBetween(column="parties_named", min_value=1)),
         ("every list action is dated to the day", gxe.ExpectColumnValuesToBeInSet(column="date_precision", value_set=["day"])),
     ]))
-    yearly = facts.sanctions.groupby(facts.sanctions["date_latest"].dt.year).size()
+    yearly = sanctions.groupby(sanctions["date_latest"].dt.year).size()
     suites.append(Suite("sanctions per year", pd.DataFrame({"year": yearly.index, "actions": yearly.values}), ["year"], [
         (f"sanctions actions per year within [0, {SANCTIONS_PER_YEAR_MAX}]", gxe.ExpectColumnValuesToBeBetween(
             column="actions", min_value=0, max_value=SANCTIONS_PER_YEAR_MAX)),
@@ -192,32 +203,21 @@ def derived_frames(t: dict[str, pd.DataFrame], today: dt.date, facts: Facts | No
     suites.append(Suite("parties (on both lists)", both, ["party_id"], [
         ("a party on both lists records the evidence that links them", gxe.ExpectColumnValuesToNotBeNull(column="linked_on")),
     ]))
-    answered_sanctions = (t["statement_sanctions"].merge(joined["statements"][["statement_id", "date_latest"]], on="statement_id")
-                          .merge(joined["sanctions"][["action_id", "date"]], on="action_id").dropna(subset=["date"]))
-    suites.append(Suite("statement_sanctions", answered_sanctions, ["statement_id", "action_id"], [
-        ("no statement is dated before the sanctions action it answers", gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A="date_latest", column_B="date", or_equal=True)),
-    ]))
-
-    suites.append(Suite("sources", facts.sources, ["source_id"], [
+    with_url = t["sources"].dropna(subset=["url"])[["source_id", "url"]]
+    suites.append(Suite("sources", with_url, ["source_id"], [
         ("no source is registered twice under one URL", gxe.ExpectColumnValuesToBeUnique(column="url")),
     ]))
     return suites
 
 
-def run(tables: dict[str, pd.DataFrame], today: dt.date | None = None, facts: Facts | None = None,
-        joined: dict[str, pd.DataFrame] | None = None) -> tuple[int, list[Problem]]:
-    """Run every suite (see derived_frames for facts and joined). Returns (number of expectations run, problems)."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+def run(tables: dict[str, pd.DataFrame], today: dt.date | None = None) -> tuple[int, list[Problem]]:
+    """Run every suite on the tables. Returns (number of expectations run, problems)."""
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_pandas("tables")
     problems, count = [], 0
-    for n, suite in enumerate(derived_frames(tables, today or dt.date.today(), facts, joined)):
+    for n, suite in enumerate(derived_frames(tables, today or dt.date.today())):
         batch_definition = source.add_dataframe_asset(f"frame-{n}").add_batch_definition_whole_dataframe("all")
         batch = batch_definition.get_batch(batch_parameters={"dataframe": suite.data})
         expectation_suite = gx.ExpectationSuite(name=f"suite-{n}")
@@ -247,76 +247,6 @@ def run(tables: dict[str, pd.DataFrame], today: dt.date | None = None, facts: Fa
     return count, problems
 
 
-def run_on_package(folder: Path, today: dt.date | None = None) -> tuple[int, list[Problem], Facts]:
-    """Layer 4 of a full build: the suites on the tables of the package written in folder. Also returns their
-    whole-table facts, which a snapshot keeps."""
-    from .load import load_all
-
-    frames = load_all(folder)
-    facts = facts_of(frames)
-    count, problems = run(frames, today=today, facts=facts)
-    return count, problems, facts
-
-
-class Worker:
-    """The suites run in a process of its own, forked early so that it imports Great Expectations (about 3 s)
-    while this process reads the log or a snapshot and renders rows; on a full build it also loads the tables
-    there, so that their frames (1.6 GiB at 10^6 events) are never held here. Where fork is not available, they
-    run here."""
-
-    def __init__(self):
-        import multiprocessing
-
-        self.process = None
-        if "fork" in multiprocessing.get_all_start_methods():
-            context = multiprocessing.get_context("fork")
-            self.connection, child = context.Pipe()
-            self.process = context.Process(target=_serve, args=(child,), daemon=True)
-            self.process.start()
-            child.close()
-
-    def run(self, *args, **kwargs) -> tuple[int, list[Problem]]:
-        """As run(): in the worker when there is one."""
-        return self.call(run, *args, **kwargs)
-
-    def run_on_package(self, folder: Path, today: dt.date | None = None) -> tuple[int, list[Problem], Facts]:
-        """As run_on_package(): in the worker when there is one."""
-        return self.call(run_on_package, folder, today)
-
-    def call(self, function, *args, **kwargs):
-        """function(*args, **kwargs) in the worker (its one job), or here if there is none."""
-        if self.process is None:
-            return function(*args, **kwargs)
-        try:
-            self.connection.send((function, args, kwargs))
-            outcome, value = self.connection.recv()
-        except (EOFError, OSError):  # the worker is gone (killed, out of memory): run the job here
-            self.close()
-            return function(*args, **kwargs)
-        self.close()
-        if outcome == "error":
-            raise RuntimeError(f"the expectations worker failed: {value}")
-        return value
-
-    def close(self) -> None:
-        if self.process is not None and self.process.is_alive():
-            self.process.kill()
-        if self.process is not None:
-            self.process.join()
-            self.process = None
-
-
-def _serve(connection) -> None:
-    """In the worker: import GX, run one job, send back what it found, and leave."""
-    try:
-        os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-        import great_expectations  # noqa: F401 -- the slow import, done while the parent works
-        function, args, kwargs = connection.recv()
-        try:
-            connection.send(("ok", function(*args, **kwargs)))
-        except Exception as err:  # the parent reports it as one line
-            connection.send(("error", f"{type(err).__name__}: {err}"))
-    except EOFError:
-        pass  # the parent went on without it
-    finally:
-        os._exit(0)  # no interpreter teardown (about a second with GX loaded): nothing is left to flush
+def run_on_package(folder: Path, today: dt.date | None = None) -> tuple[int, list[Problem]]:
+    """Check 4: every suite on the tables of the package written in folder."""
+    return run(load_all(folder), today)

@@ -1,0 +1,1 @@
+"""The render: the replayed state as the package's files (tables, descriptor, codebook, charts)."""

@@ -1,0 +1,53 @@
+"""The package descriptor, datapackage.json: the hand-written part in schemas/package.json, plus every
+resource with its Table Schema inlined, the sources from the log, and `created` = the time the newest
+changeset was recorded (so the descriptor, like the tables, is a pure function of the log)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..jsonio import dumps_canonical
+from ..paths import PACKAGE_BASE
+from ..registry import TABLES
+from ..replay.state import State
+from ..table_schemas import table_schema
+
+
+def source_entry(source: dict) -> dict:
+    title = f"{source['publisher']}: {source.get('title', '(untitled)')} ({source['published'][:10]})"
+    entry = {"title": title}
+    if source.get("url"):
+        entry["path"] = source["url"]
+    if source.get("version"):
+        entry["version"] = source["version"]
+    return entry
+
+
+def resource(name: str) -> dict:
+    schema = table_schema(name)
+    return {
+        "name": name,
+        "type": "table",
+        "profile": "tabular-data-resource",  # read by the R frictionless package (v1 style)
+        "path": f"data/{name}.csv",
+        "scheme": "file",
+        "format": "csv",
+        "mediatype": "text/csv",
+        "encoding": "utf-8",
+        "title": schema["title"],
+        "description": schema["description"],
+        "schema": {k: v for k, v in schema.items() if k not in ("title", "description")},
+    }
+
+
+def descriptor(state: State, base_path: Path = PACKAGE_BASE) -> dict:
+    package = json.loads(base_path.read_text(encoding="utf-8"))
+    if state.last_recorded_at:
+        package["created"] = state.last_recorded_at
+    package["sources"] = [source_entry(source) for _, source in sorted(state.of("source").items())]
+    package["resources"] = [resource(name) for name in TABLES]
+    return package
+
+
+def render_descriptor(state: State) -> bytes:
+    return dumps_canonical(descriptor(state)).encode("utf-8")

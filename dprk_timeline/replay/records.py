@@ -1,0 +1,59 @@
+"""Handlers of the events that register a record: lookups (source, actor, site, missile type), statements,
+sanctions actions, parties and context. Each takes the replay engine and the event."""
+
+
+def on_source(replay, event):
+    replay.not_after_recording(event, "/published", event.body["published"], "published")
+    replay.register(event, "source")
+
+
+def on_actor(replay, event):
+    replay.register(event, "actor")
+
+
+def on_site(replay, event):
+    replay.register(event, "site")
+
+
+def on_missile_type(replay, event):
+    replay.register(event, "missile_type")
+
+
+def on_party(replay, event):
+    replay.register(event, "party")
+
+
+def on_statement(replay, event):
+    replay.check_dated(event, event.body)
+    _register_linking(replay, event, "statement")
+
+
+def on_sanction(replay, event):
+    body = event.body
+    replay.check_dated(event, body)
+    if body["action"] in ("proposal_blocked", "veto") and not body.get("blocked_by"):
+        replay.problem(event, "/blocked_by", f"a {body['action']} names who blocked it")
+    if body.get("blocked_by") and body["action"] not in ("proposal_blocked", "veto"):
+        replay.problem(event, "/blocked_by", "only proposal_blocked and veto actions have blocked_by")
+    _register_linking(replay, event, "sanction")
+
+
+def _register_linking(replay, event, kind: str) -> None:
+    """Register a record that links to launches, sanctions actions or parties; with reported_by, or when a link
+    does not resolve (a problem already), keep only the links that do."""
+    found = len(replay.problems)
+    record = replay.register(event, kind)
+    if record is not None and (replay.reported_by or len(replay.problems) > found):
+        replay.drop_hidden_links(record)
+
+
+def on_context(replay, event):
+    body = event.body
+    for name in ("period_start", "period_end"):
+        if name in body:
+            replay.not_after_recording(event, "/" + name, body[name], name)
+    if "period_start" in body and "period_end" in body and body["period_end"] < body["period_start"]:
+        replay.problem(event, "/period_end", "period_end is before period_start")
+    if ("value" in body) != ("unit" in body):
+        replay.problem(event, "/unit" if "value" in body else "/value", "value and unit go together")
+    replay.register(event, "context")
