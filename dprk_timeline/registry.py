@@ -7,9 +7,11 @@ descriptor, the codebook and the release notes all read this.
 """
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from . import table_schemas
 from .render.rows import Projection
 from .replay import corrections, launches, records
 
@@ -31,9 +33,9 @@ class EventType:
 # In this order: of the records in messages, and of the lines of release notes.
 EVENT_TYPES = {t.name: t for t in [
     EventType("source", records.on_source, "sources added", "source_id", ("sources",), Projection.source),
-    EventType("actor", records.on_actor, "actors added", "actor_id", ("actors",), Projection.actor),
-    EventType("site", records.on_site, "sites added", "site_id", ("sites",), Projection.site),
-    EventType("missile_type", records.on_missile_type, "missile types added", "missile_type_id",
+    EventType("actor", records.register, "actors added", "actor_id", ("actors",), Projection.actor),
+    EventType("site", records.register, "sites added", "site_id", ("sites",), Projection.site),
+    EventType("missile_type", records.register, "missile types added", "missile_type_id",
               ("missile_types",), Projection.missile_type),
     EventType("launch", launches.on_launch, "launches added", "launch_id", ("launches", "firings", "claims"),
               Projection.launch),
@@ -42,7 +44,7 @@ EVENT_TYPES = {t.name: t for t in [
               ("statements", "launch_statements", "statement_sanctions"), Projection.statement),
     EventType("sanction", records.on_sanction, "sanctions actions added", "action_id",
               ("sanctions", "launch_sanctions", "sanction_parties"), Projection.sanction),
-    EventType("party", records.on_party, "parties added", "party_id", ("parties",), Projection.party),
+    EventType("party", records.register, "parties added", "party_id", ("parties",), Projection.party),
     EventType("context", records.on_context, "context facts added", "context_id", ("context",),
               Projection.context),
     EventType("correction", corrections.on_correction, "corrections"),
@@ -55,3 +57,18 @@ EVENT_TYPES = {t.name: t for t in [
 TABLES = ["launches", "firings", "claims", "statements", "sanctions", "parties", "launch_statements",
           "launch_sanctions", "sanction_parties", "statement_sanctions", "context", "sites", "missile_types",
           "actors", "sources", "changes"]
+
+# The kinds of record: what a correction or retraction can target (besides claims), and the changes table names.
+RECORD_KINDS = [name for name, event_type in EVENT_TYPES.items() if event_type.id_field]
+
+
+def table_schema(name: str) -> dict:
+    """A table's Table Schema as the package publishes it: schemas/tables/<name>.json, with the kinds of record
+    above as the allowed values of the changes table's record_type."""
+    schema = table_schemas.table_schema(name)
+    if name != "changes":
+        return schema
+    schema = copy.deepcopy(schema)
+    field = next(field for field in schema["fields"] if field["name"] == "record_type")
+    field["constraints"] = {"enum": RECORD_KINDS, **field.get("constraints", {})}
+    return schema

@@ -21,8 +21,7 @@ from pathlib import Path
 from .build import read_log
 from .jsonio import dumps_canonical
 from .paths import PACKAGE_BASE, SCHEMAS
-from .registry import EVENT_TYPES, TABLES
-from .table_schemas import table_schema
+from .registry import EVENT_TYPES, TABLES, table_schema
 
 RELEASED = SCHEMAS / "released.json"
 ZIP_FILES = ["datapackage.json", "README.md", "CHANGELOG.md", "CITATION.cff", "CODEBOOK.md", "LICENSE", "LICENSE-DATA.md"]

@@ -7,8 +7,7 @@ from __future__ import annotations
 import csv
 import io
 
-from ..registry import EVENT_TYPES, TABLES
-from ..table_schemas import table_schema
+from ..registry import EVENT_TYPES, TABLES, table_schema
 
 UNITS = {"_km": "km", "_s": "seconds", "_mach": "Mach number", "_deg": "degrees from north"}
 

@@ -8,9 +8,8 @@ from pathlib import Path
 
 from ..jsonio import dumps_canonical
 from ..paths import PACKAGE_BASE
-from ..registry import TABLES
+from ..registry import TABLES, table_schema
 from ..replay.state import State
-from ..table_schemas import table_schema
 
 
 def source_entry(source: dict) -> dict:

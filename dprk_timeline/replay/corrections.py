@@ -13,6 +13,9 @@ def _target(replay, event, target: str) -> tuple[str, str] | None:
         if not replay.reported_by:
             replay.problem(event, "/target", f"no claim {record_id!r} to act on")
         return None
+    if not replay.is_record_kind(kind):
+        replay.problem(event, "/target", f"{kind!r} is not a kind of record: one of {replay.record_kinds()}, or claim")
+        return None
     if replay.need(event, "/target", kind, record_id):
         return kind, record_id
     return None

@@ -117,6 +117,14 @@ class Replay:
         return retired[2] if retired else self.hidden.get(f"{kind}:{record_id}")
 
     @staticmethod
+    def is_record_kind(kind: str) -> bool:
+        return kind in EVENT_TYPES and EVENT_TYPES[kind].id_field is not None
+
+    @staticmethod
+    def record_kinds() -> str:
+        return ", ".join(kind for kind, event_type in EVENT_TYPES.items() if event_type.id_field)
+
+    @staticmethod
     def id_field(kind: str) -> str:
         """The field of a record's event that holds its ID."""
         return EVENT_TYPES[kind].id_field

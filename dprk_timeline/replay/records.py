@@ -7,20 +7,9 @@ def on_source(replay, event):
     replay.register(event, "source")
 
 
-def on_actor(replay, event):
-    replay.register(event, "actor")
-
-
-def on_site(replay, event):
-    replay.register(event, "site")
-
-
-def on_missile_type(replay, event):
-    replay.register(event, "missile_type")
-
-
-def on_party(replay, event):
-    replay.register(event, "party")
+def register(replay, event):
+    """The handler of an event type whose records need no rule but their references: register the record."""
+    replay.register(event, event.type)
 
 
 def on_statement(replay, event):

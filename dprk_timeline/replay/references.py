@@ -4,7 +4,7 @@
 REFERENCES = {
     "source": "source", "actor": "actor", "claimant": "actor", "authority": "actor", "parent": "actor",
     "refers_to": "sanction", "launches": "launch", "sanctions": "sanction", "parties": "party",
-    "blocked_by": "actor",
+    "blocked_by": "actor", "site": "site", "missile_type": "missile_type",
 }
 # lookups: records that others name, and that can be retracted only once nothing names them
 LOOKUP_KINDS = {"source", "actor", "site", "missile_type"}
