@@ -1,9 +1,10 @@
 """The event types: for each, its schema, how the replay folds it in, and the tables its records feed.
 
-Adding an event type is its schema (schemas/events/<type>.json), its handler (replay/), the function
-that makes its rows (render/rows.py), the Table Schema of each new table (schemas/tables/), a test, and
-one line here (CONTRIBUTING.md walks through it). The schema check, the replay, the tables, the
-descriptor, the codebook and the release notes all read this.
+Adding an event type is its schema (schemas/events/<type>.json), the function that makes its rows
+(render/rows.py), the Table Schema of each new table (schemas/tables/), a test, and one line here, with
+records.register as its handler unless its records have rules of their own (CONTRIBUTING.md walks
+through it). The schema check, the replay, the tables, the descriptor, the codebook and the release
+notes all read this.
 """
 from __future__ import annotations
 
