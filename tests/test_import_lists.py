@@ -71,7 +71,7 @@ def lists(founding, tmp_path, capsys):
     un = tmp_path / "consolidated.xml"
     un.write_text(UN_XML, encoding="utf-8")
     ofac = write_ofac(tmp_path / "ofac", {"sdn_2021-01-01T0900Z.csv": BASE, "sdn_2021-02-01T1800Z.csv": BASE[:2] + [BASE[2].replace("DPRK3", "DPRK3] [DPRK4"), ADDED],
-                                         "sdn_2021-03-01T1800Z.csv": BASE[1:] + [ADDED]})
+                                         "sdn_2021-03-02T0146Z.csv": BASE[1:] + [ADDED]})  # 1 March in Washington
     code, un_out = run(founding.root, "import-un", un, capsys)
     assert code == 0, un_out.err
     code, ofac_out = run(founding.root, "import-ofac", ofac, capsys)
@@ -116,7 +116,9 @@ def test_ofac_snapshots_are_diffed_into_dated_actions_with_programmes(lists):
     removed = t["sanctions"]["ofac-delisting-2021-03-01"]
     assert ("ofac-delisting-2021-03-01", "kpi.003") in t["sanction_parties"] and removed["parties_named"] == 1
     assert not [a for a in t["sanctions"] if a.endswith("2021-01-01")]  # the first snapshot is the baseline
-    assert t["sources"]["ofac-sdn-2021-02-01t1800z"]["published_at_utc"] == "2021-02-01T18:00:00Z"
+    # dated by the day in Washington: a copy at 01:46 UTC on 2 March is of the evening of 1 March there
+    assert removed["date"] == "2021-03-01" and t["sources"]["ofac-sdn-2021-03-02t0146z"]["published"] == "2021-03-01"
+    assert t["sources"]["ofac-sdn-2021-02-01t1800z"]["published"] == "2021-02-01"
 
 
 def test_list_imports_are_idempotent_and_incremental(lists, capsys):

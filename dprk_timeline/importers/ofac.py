@@ -2,8 +2,9 @@
 
 The snapshots are diffed in order: the first gives the parties already listed then (no action: their
 dates are not in the file); in each later one, added entries form one designation action, removed
-entries one delisting action, changed entries one amendment action, dated on the snapshot's day
-(the publication day, which is not always the legal designation date). Programme tags are kept. An
+entries one delisting action, changed entries one amendment action, dated on the day OFAC published
+the change in Washington: the copy's time (UTC, in the file name, at most a few hours after publication)
+in US Eastern time. That is not always the legal designation date. Programme tags are kept. An
 entry that is on evidence a party already in the log (from the UN list) is linked, not duplicated.
 Snapshots whose source is in the log are skipped, so importing the same folder again gives nothing.
 """
@@ -14,6 +15,7 @@ import datetime as dt
 import io
 import re
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from ..replay.state import State
 from ..paths import UPSTREAM
@@ -25,6 +27,7 @@ AUTHORITY = "us-ofac"
 COLUMNS = ["ent_num", "SDN_Name", "SDN_Type", "Program", "Title", "Call_Sign", "Vess_type", "Tonnage", "GRT",
            "Vess_flag", "Vess_owner", "Remarks"]
 KINDS = {"individual": "individual", "vessel": "vessel", "aircraft": "aircraft", "": "entity"}
+WASHINGTON = ZoneInfo("America/New_York")
 FILE = re.compile(r"^sdn_([0-9]{4}-[0-9]{2}-[0-9]{2})T([0-9]{2})([0-9]{2})Z\.csv$")
 
 
@@ -88,12 +91,20 @@ def snapshots(folder: Path) -> list[Path]:
     return files
 
 
+def published_day(path: Path) -> str:
+    """The day in Washington (US Eastern time) when the copy in this file was taken: the day OFAC published what
+    it holds (a copy taken at 01:46 UTC is of the evening before in Washington)."""
+    day, hour, minute = FILE.match(path.name).groups()
+    copied = dt.datetime.fromisoformat(f"{day}T{hour}:{minute}:00+00:00")
+    return copied.astimezone(WASHINGTON).date().isoformat()
+
+
 def source_for(path: Path) -> dict:
     day, hour, minute = FILE.match(path.name).groups()
     return {"source_id": f"ofac-sdn-{day}t{hour}{minute}z", "kind": "official_list_snapshot",
             "publisher": "Office of Foreign Assets Control (OFAC), US Department of the Treasury",
             "title": f"Specially Designated Nationals list (sdn.csv), North Korea related rows, copy of {day} {hour}:{minute} UTC",
-            "published": f"{day}T{hour}:{minute}:00Z", "version": path.name,
+            "published": published_day(path), "version": path.name,
             "terms": "US government work, public domain.",
             "attribution": "US Department of the Treasury, Office of Foreign Assets Control, Specially Designated Nationals list"}
 
@@ -126,7 +137,7 @@ def plan_events(folder: Path, state: State) -> tuple[list[dict], list[str], list
             previous = rows
             continue
         body = []
-        day = path.name[4:14]
+        day = published_day(path)
         if previous is None:
             added, removed, changed = sorted(rows), [], []
         else:
