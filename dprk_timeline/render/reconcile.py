@@ -8,8 +8,9 @@ The rule (also in the README):
    state's own media, then research datasets, militaries, governments, international bodies, news.
    Outcome prefers research datasets, then militaries, governments, international bodies, state
    media, news.
-3. Among the claims of the best-ranked kind, the one from the latest-published source wins; ties go
-   to the claim recorded last (log order).
+3. Among the claims of the best-ranked kind, a claimant's own figure beats one the source converted
+   into another unit (a news report's miles for a military's kilometres); then the one from the
+   latest-published source wins; ties go to the claim recorded last (log order).
 4. Claims disagree when two current claims differ: figures by more than 10 % of the larger, times by
    more than 30 minutes, dates, counts, IDs and categories by any difference (a bare "BM" or
    "Unknown" class agrees with any class). Free-text areas are never compared.
@@ -40,7 +41,7 @@ def pick(claims: list[Claim], actor_kinds: dict[str, str], published: dict[str, 
 
     def key(claim: Claim):
         rank = ranking.index(actor_kinds[claim.claimant])
-        return (-rank, published[claim.source], claim.order, claim.position)
+        return (-rank, not claim.converted, published[claim.source], claim.order, claim.position)
     return max(claims, key=key)
 
 

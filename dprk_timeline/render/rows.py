@@ -14,11 +14,17 @@ LIST_SEPARATOR = "; "
 LAUNCH_ATTRIBUTES = ["launched_at", "korea_date", "site", "launch_area", "landing_area", "missile_type",
                      "missile_class", "missile_count", "apogee_km", "range_km", "max_speed_mach",
                      "flight_time_s", "trajectory", "outcome"]
-FIRING_ATTRIBUTES = ["launched_at", "missile_type", "apogee_km", "range_km", "max_speed_mach", "flight_time_s",
-                     "bearing_deg", "landing_area", "outcome"]
+FIRING_ATTRIBUTES = ["launched_at", "missile_type", "missile_class", "apogee_km", "range_km", "max_speed_mach",
+                     "flight_time_s", "bearing_deg", "landing_area", "outcome"]
 COLUMN = {"launched_at": "launched_at_utc", "site": "site_id", "missile_type": "missile_type_id"}
-SALVO_HIGHEST = ("apogee_km", "range_km", "max_speed_mach", "flight_time_s")
+# the figures whose hedging ("about", "or more", "up to") goes with the reconciled value, and its column
+QUALIFIED = {"apogee_km": "apogee_qualifier", "range_km": "range_qualifier", "max_speed_mach": "max_speed_qualifier",
+             "flight_time_s": "flight_time_qualifier"}
 SALVO_SHARED = ("missile_type_id", "landing_area", "outcome")
+# a salvo of several classes counts as a launch of its longest-range class (an ICBM and two SRBMs: ICBM)
+CLASSES_BY_RANGE = ["ICBM", "IRBM", "MRBM", "SRBM"]
+VAGUE_CLASSES = {"BM", "Unknown"}
+COMPILATIONS = {"research_dataset"}  # kinds of source that compile, later, what others reported
 
 
 def ordered(table: str, row: dict) -> tuple:
@@ -49,6 +55,7 @@ class Projection:
         self.actor_kind = {actor_id: actor["kind"] for actor_id, actor in actors.items()}
         self.country = {actor_id: actor.get("country") for actor_id, actor in actors.items()}
         self.published = {source_id: source["published"] for source_id, source in sources.items()}
+        self.source_kind = {source_id: source["kind"] for source_id, source in sources.items()}
 
     # -- launches: reconciled from their claims ---------------------------------------------------
     def launch(self, launch_id: str) -> dict[str, list[tuple]]:
@@ -82,9 +89,8 @@ class Projection:
                 picked, differ = self.reconcile({a: g for a, g in own.items() if a in FIRING_ATTRIBUTES}, used)
                 disagreeing |= differ
                 claim_count = sum(map(len, own.values()))
-            row = {"launch_id": launch_id, "position": position, "claim_count": claim_count}
-            row.update({COLUMN.get(a, a): winner.value if (winner := picked.get(a)) else None for a in FIRING_ATTRIBUTES})
-            firings.append(row)
+            firings.append({"launch_id": launch_id, "position": position, "claim_count": claim_count,
+                            **self.values(picked, FIRING_ATTRIBUTES)})
         launch = self.launch_row(launch_id, current, chosen, disagreeing, count, firings)
         return {"launches": [ordered("launches", launch)], "firings": [ordered("firings", f) for f in firings],
                 "claims": [self.claim_row(claim, id(claim) in used) for claim in claims]}
@@ -100,10 +106,21 @@ class Projection:
             used.add(id(winner))
         return chosen, disagreeing
 
+    def values(self, picked: dict[str, Claim], attributes: list[str]) -> dict:
+        """The columns of a launch or missile from its winning claims: values, the figures' qualifiers, and the
+        class of its missile type where the type is known (else the class a claim gives)."""
+        row = {COLUMN.get(a, a): winner.value if (winner := picked.get(a)) else None for a in attributes}
+        row.update({column: winner.qualifier if (winner := picked.get(figure)) else None
+                    for figure, column in QUALIFIED.items()})
+        row["missile_class"] = self.type_class(row["missile_type_id"]) or row["missile_class"]
+        return row
+
+    def type_class(self, missile_type_id: str | None) -> str | None:
+        missile_type = self.state.of("missile_type").get(missile_type_id) if missile_type_id else None
+        return missile_type.get("class") if missile_type else None
+
     def launch_row(self, launch_id, claims, chosen, disagreeing, count, firings) -> dict:
-        row = {"launch_id": launch_id}
-        for attribute in LAUNCH_ATTRIBUTES:
-            row[COLUMN.get(attribute, attribute)] = winner.value if (winner := chosen.get(attribute)) else None
+        row = {"launch_id": launch_id, **self.values(chosen, LAUNCH_ATTRIBUTES)}
         if firings:
             self.from_salvo(row, firings, claims, chosen)
         if row["launched_at_utc"]:
@@ -114,10 +131,6 @@ class Projection:
             row["time_precision"] = chosen["korea_date"].precision
         else:
             row["time_precision"] = "unknown"
-        if row["missile_type_id"]:
-            missile_type = self.state.of("missile_type").get(row["missile_type_id"])
-            if missile_type and missile_type.get("class"):
-                row["missile_class"] = missile_type["class"]
         row["missile_count"] = count
         countries = {self.country[c.claimant] for c in claims}
         dprk, others = "KP" in countries, bool(countries - {"KP"})
@@ -127,17 +140,18 @@ class Projection:
         row["source_count"] = len(sources)
         row["sources_disagree"] = bool(disagreeing)
         row["disagreements"] = listed(sorted(disagreeing))
-        row["first_reported"] = min(day_of(self.published[source]) for source in sources)
+        reported = [day_of(self.published[s]) for s in sources if self.source_kind[s] not in COMPILATIONS]
+        row["first_reported"] = min(reported, default=None)
         return row
 
-    @staticmethod
-    def from_salvo(row: dict, firings: list[dict], claims: list[Claim], chosen: dict) -> None:
-        """Fill what no launch-wide claim gives from the missiles: the salvo's highest figures, its first
-        time, and what all its missiles have in common."""
-        for column in SALVO_HIGHEST:
-            figures = [f[column] for f in firings if f[column] is not None]
-            if row[column] is None and figures:
-                row[column] = max(figures)
+    def from_salvo(self, row: dict, firings: list[dict], claims: list[Claim], chosen: dict) -> None:
+        """Fill what no launch-wide claim gives from the missiles: the salvo's highest figures (with their
+        qualifiers), its first time, what all its missiles have in common, and its longest-range class."""
+        for column, qualifier in QUALIFIED.items():
+            given = [f for f in firings if f[column] is not None]
+            if row[column] is None and given:
+                highest = max(given, key=lambda f: f[column])
+                row[column], row[qualifier] = highest[column], highest[qualifier]
         times = [f["launched_at_utc"] for f in firings if f["launched_at_utc"]]
         if row["launched_at_utc"] is None and times:
             row["launched_at_utc"] = min(times)
@@ -149,6 +163,7 @@ class Projection:
                 row[column] = shared.pop()
             elif row[column] is None and column == "outcome" and len(shared) > 1:
                 row[column] = "mixed"
+        row["missile_class"] = self.type_class(row["missile_type_id"]) or row["missile_class"] or salvo_class(firings)
 
     def claim_row(self, c: Claim, used: bool) -> tuple:
         number = c.value if isinstance(c.value, (int, float)) else None
@@ -156,7 +171,8 @@ class Projection:
             "claim_id": c.id, "launch_id": c.launch_id, "missile": c.missile, "attribute": c.attribute,
             "value": c.value if number is None else format_number(number), "value_number": number,
             "unit": c.unit or None, "original_text": c.original_text or None, "original_value": c.original_value,
-            "original_unit": c.original_unit or None, "qualifier": c.qualifier, "precision": c.precision or None,
+            "original_unit": c.original_unit or None, "qualifier": c.qualifier, "converted": c.converted,
+            "precision": c.precision or None,
             "claimant_id": c.claimant, "source_id": c.source, "source_published": day_of(self.published[c.source]),
             "source_record": c.source_record or None, "event_id": c.event.id,
             "recorded_at": c.event.changeset.recorded_at, "status": c.status, "replaced_by": c.replaced_by or None,
@@ -217,6 +233,17 @@ class Projection:
         return {"sources": [(source_id, s["kind"], s["publisher"], s.get("title"), s.get("author"), day_of(published),
                              published if "T" in published else None, s.get("url"), s.get("version"),
                              s.get("terms"), s.get("attribution"))]}
+
+
+def salvo_class(firings: list[dict]) -> str | None:
+    """The class of a salvo: its missiles' one class, else the longest-range class among them (None when they
+    are of classes that range does not order, or of none)."""
+    classes = {f["missile_class"] for f in firings if f["missile_class"]}
+    if len(classes) > 1:
+        classes -= VAGUE_CLASSES
+    if len(classes) == 1:
+        return classes.pop()
+    return next((c for c in CLASSES_BY_RANGE if c in classes), None) if classes <= set(CLASSES_BY_RANGE) else None
 
 
 def change_row(change: Change) -> tuple:

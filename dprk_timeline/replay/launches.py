@@ -86,7 +86,8 @@ def make_claim(replay, event, pointer: str, raw: dict, launch_id: str, default_s
     return Claim(f"{event.id}.{position}", launch_id, raw.get("missile"), attribute, value, unit,
                  original.get("text", ""), original.get("value"), original.get("unit", ""),
                  raw.get("qualifier", "exact"), raw.get("precision", DEFAULT_PRECISION.get(attribute, "")),
-                 claimant, source, event, replay.order, position, raw.get("note", ""), raw.get("source_record", ""))
+                 claimant, source, event, replay.order, position, raw.get("note", ""), raw.get("source_record", ""),
+                 converted=raw.get("converted", False))
 
 
 def _claim_checks(replay, event, pointer: str, raw: dict, source: str, claimant: str | None, attribute: str,

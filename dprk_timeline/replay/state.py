@@ -28,6 +28,7 @@ class Claim:
     source_record: str = ""
     status: str = "current"    # current, superseded, retracted
     replaced_by: str = ""
+    converted: bool = False    # the source converted the claimant's figure into another unit
 
 
 @dataclass
