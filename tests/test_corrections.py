@@ -58,6 +58,22 @@ def test_record_fields_are_corrected_with_set_and_stay_schema_valid(founding):
     assert len(problems) == 1 and problems[0].pointer == "/set/stance" and "'angry' is not one of" in problems[0].reason
 
 
+def test_optional_fields_are_removed_with_unset_but_required_ones_and_ids_are_not(founding):
+    readout = {"type": "correction", "target": "statement:2022-01-31-kr-moon-jae-in", "unset": ["speaker"],
+               "set": {"role": "presidential office"}, "reason": "The words are the office's readout.", "source": SOURCE}
+    founding.add("2026-11-22-fix.json", changeset(readout))
+    t = tables(founding.root)
+    statement = t["statements"]["2022-01-31-kr-moon-jae-in"]
+    assert statement["speaker"] is None and statement["role"] == "presidential office"
+    assert t["changes"][("2026-11-22-fix/1", "statement", "2022-01-31-kr-moon-jae-in")]["detail"] == "role, speaker"
+    for unset, pointer, reason in ((["summary"], "/set/summary", "required field is missing"),
+                                   (["statement_id"], "/unset", "an ID never changes"),
+                                   (["role"], "/unset", "a field is either set or unset")):
+        founding.add("2026-11-22-fix.json", changeset(dict(readout, unset=unset)))
+        _, problems = replayed(founding.root)
+        assert len(problems) == 1 and problems[0].pointer == pointer and reason in problems[0].reason, problems
+
+
 def test_a_retracted_claim_stops_counting(founding):
     retract = {"type": "retraction", "target": "claim:2026-11-22-epoch-times-2022-01-31/8.8", "reason": "Misread the report."}
     founding.add("2026-11-22-retract.json", changeset(retract))

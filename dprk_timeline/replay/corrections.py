@@ -42,8 +42,9 @@ def on_correction(replay, event):
     kind, record_id = target
     if kind == "claim":
         _correct_claim(replay, event, record_id)
-    elif "set" not in body or "claim" in body:
-        replay.problem(event, "/set", f"a correction of a {kind} gives the changed fields in `set` (and no `claim`)")
+    elif not ("set" in body or "unset" in body) or "claim" in body:
+        replay.problem(event, "/set", f"a correction of a {kind} gives the changed fields in `set` or `unset` "
+                                      "(and no `claim`)")
     elif kind == "launch":
         replay.problem(event, "/target", "a launch is corrected through its claims: target claim:<id>, "
                                          "or add claims with a claims event")
@@ -53,7 +54,7 @@ def on_correction(replay, event):
 
 def _correct_claim(replay, event, claim_id: str) -> None:
     body = event.body
-    if "claim" not in body or "set" in body:
+    if "claim" not in body or "set" in body or "unset" in body:
         replay.problem(event, "/claim", "a correction of a claim gives the replacing claim in `claim` (and no `set`)")
         return
     old = replay.state.claims[claim_id]
@@ -78,12 +79,16 @@ def _correct_claim(replay, event, claim_id: str) -> None:
 def _correct_record(replay, event, kind: str, record_id: str) -> None:
     body = event.body
     record = replay.state.of(kind)[record_id]
-    fields = body["set"]
+    fields, removed = body.get("set", {}), body.get("unset", [])
     id_field = replay.id_field(kind)
-    if id_field in fields:
-        replay.problem(event, f"/set/{id_field}", "an ID never changes; retract the record and register a new one")
+    if id_field in fields or id_field in removed:
+        replay.problem(event, f"/set/{id_field}" if id_field in fields else "/unset",
+                       "an ID never changes; retract the record and register a new one")
         return
-    merged = {k: v for k, v in record.items() if k != "event"}
+    if set(fields) & set(removed):
+        replay.problem(event, "/unset", "a field is either set or unset")
+        return
+    merged = {k: v for k, v in record.items() if k != "event" and k not in removed}
     merged.update(fields)
     merged.update({"type": kind})
     found = replay.schema_problems(event, merged)  # the record must stay schema-valid
@@ -101,8 +106,10 @@ def _correct_record(replay, event, kind: str, record_id: str) -> None:
     if len(replay.problems) > before:
         return
     record.update(fields)
+    for name in removed:
+        record.pop(name, None)
     replay.index_links(kind, record_id, fields)
-    replay.state.changes.append(Change(event, kind, record_id, "corrected", detail=", ".join(sorted(fields)),
+    replay.state.changes.append(Change(event, kind, record_id, "corrected", detail=", ".join(sorted([*fields, *removed])),
                                        reason=body["reason"], source=body["source"]))
 
 
