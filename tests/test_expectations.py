@@ -37,9 +37,16 @@ def test_faults_are_reported_by_the_expectation_they_break(founding, tmp_path):
         # eight launches in January 2022, where the source counted seven
         *[{"type": "launch", "launch_id": f"2022-01-{day:02d}-1", "source": SOURCE, "claimant": "kr-jcs",
            "claims": [{"attribute": "korea_date", "value": f"2022-01-{day:02d}"}]} for day in range(10, 16)],
-        # a salvo of 40
+        # a salvo of 40, of a type whose class nobody gives
+        {"type": "missile_type", "missile_type_id": "test-type", "name": "Test type", "source": SOURCE},
         {"type": "claims", "launch_id": "2022-01-10-1", "source": SOURCE, "claimant": "kr-jcs",
-         "claims": [{"attribute": "missile_count", "original": {"text": "40 missiles", "value": 40, "unit": "missiles"}}]},
+         "claims": [{"attribute": "missile_count", "original": {"text": "40 missiles", "value": 40, "unit": "missiles"}},
+                    {"attribute": "missile_type", "value": "test-type"}]},
+        # one source timing two launches of one site 30 minutes apart, on either side of midnight in Korea
+        {"type": "site", "site_id": "test-site", "name": "Test site", "country": "KP", "source": SOURCE},
+        *[{"type": "claims", "launch_id": launch, "source": SOURCE, "claimant": "kr-jcs",
+           "claims": [{"attribute": "launched_at", "value": at}, {"attribute": "site", "value": "test-site"}]}
+          for launch, at in (("2022-01-13-1", "2022-01-13T14:50:00Z"), ("2022-01-14-1", "2022-01-13T15:20:00Z"))],
     ))
     count, problems = expectation_problems(founding.root, tmp_path)
     expected = [
@@ -49,6 +56,11 @@ def test_faults_are_reported_by_the_expectation_they_break(founding, tmp_path):
         "statements: summaries are in the dataset's own words, not the quote: fails for test-quoted",
         "context (launch counts): no period holds more launches than a source counted for it: fails for 2022-01-seven-tests",
         "launches: missile_count is between 1 and 20: fails for 2022-01-10-1",
+        "claims (one source's date and time): a source's Korea date of a launch is its UTC time + 9 h: fails for "
+        "2022-01-30-1/kr-jcs/epoch-times-2022-01-31-hwasong-12",
+        "claims (one source's times at one site): no source times two launches of one site within an hour on different "
+        "Korea dates: fails for epoch-times-2022-01-31-hwasong-12/2022-01-13-1/2022-01-14-1",
+        "launches and firings (class): every launch or missile of a known type has its class: fails for 2022-01-10-1/0",
     ]
     for line in expected:
         assert line in problems, f"{line!r} not in {problems}"
@@ -73,3 +85,15 @@ def test_a_broken_import_crosses_the_count_and_completeness_bounds():
     assert "per year: launch events per year within [1, 50]: fails for 2022" in lines, lines
     assert "per year: missiles per year within [0, 100]: fails for 2022" in lines, lines
     assert any(line.startswith("launches (from a research dataset): site_id is given for at least 95% of them") for line in lines), lines
+
+
+def test_a_launch_first_reported_by_a_later_copy_is_caught():
+    """The date of a later copy given as a launch's first report (as the CNS copy's date once was)."""
+    import pandas as pd
+
+    t = load_all(ROOT)
+    launches = t["launches"]
+    launches.loc[launches["launch_id"] == "2022-03-24-1", "first_reported"] = pd.Timestamp("2026-04-21")
+    _, problems = run(t)
+    assert [str(p) for p in problems] == ["launches (first reported): first_reported is not after the earliest source "
+                                          "of the launch: fails for 2022-03-24-1"]

@@ -59,7 +59,58 @@ def launch_facts(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 def derived_frames(t: dict[str, pd.DataFrame], today: dt.date) -> list[Suite]:
     """The suites, on the tables t (by name) and frames derived from them."""
-    return launch_suites(t, today) + record_suites(t) + count_suites(t) + list_suites(t)
+    return launch_suites(t, today) + source_date_suites(t) + record_suites(t) + count_suites(t) + list_suites(t)
+
+
+def source_date_suites(t: dict[str, pd.DataFrame]) -> list[Suite]:
+    """What each source's own dates must satisfy: the errors a row that pairs a Korea date with a UTC time, or a
+    copy's date taken for a report's, would leave."""
+    launches, claims = t["launches"], t["claims"]
+    current = claims[claims["status"] == "current"]
+    # each source's Korea date and UTC time of one launch (or missile), where it gives both
+    by = ["launch_id", "missile", "claimant_id", "source_id"]
+    dates = current[(current["attribute"] == "korea_date") & (current["precision"] == "day")]
+    times = current[current["attribute"] == "launched_at"]
+    both = dates[by + ["value"]].merge(times[by + ["value"]], on=by, suffixes=("_date", "_time"))
+    both = both.assign(korea_date=pd.to_datetime(both["value_date"]),
+                       korea_date_from_utc=(pd.to_datetime(both["value_time"], utc=True) + pd.Timedelta(hours=9))
+                       .dt.tz_localize(None).dt.normalize())
+    # launches of one site that a source times within an hour of each other but dates a day apart in Korea
+    timed = times.merge(launches[["launch_id", "site_id", "korea_date"]], on="launch_id").dropna(subset=["site_id"])
+    timed = timed.assign(at=pd.to_datetime(timed["value"], utc=True)).sort_values(["source_id", "site_id", "at"])
+    after = timed.groupby(["source_id", "site_id"])[["launch_id", "at", "korea_date"]].shift(-1)
+    close = timed.assign(next_launch=after["launch_id"], gap=after["at"] - timed["at"],
+                         days_apart=(after["korea_date"] - timed["korea_date"]).dt.days)
+    close = close[(close["gap"] <= pd.Timedelta(hours=1)) & (close["next_launch"] != close["launch_id"])]
+    reported = launches.dropna(subset=["first_reported"]).join(earliest_reports(t), on="launch_id")
+    typed = pd.concat([launches[["launch_id", "missile_type_id", "missile_class"]].assign(position=0),
+                       t["firings"][["launch_id", "position", "missile_type_id", "missile_class"]]])
+    return [
+        Suite("claims (one source's date and time)", both, by, [
+            ("a source's Korea date of a launch is its UTC time + 9 h", gxe.ExpectColumnPairValuesToBeEqual(
+                column_A="korea_date", column_B="korea_date_from_utc"))]),
+        Suite("claims (one source's times at one site)", close, ["source_id", "launch_id", "next_launch"], [
+            ("no source times two launches of one site within an hour on different Korea dates",
+             gxe.ExpectColumnValuesToBeInSet(column="days_apart", value_set=[0]))]),
+        Suite("launches (first reported)", reported, ["launch_id"], [
+            ("first_reported is not after the earliest source of the launch", gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="earliest_source", column_B="first_reported", or_equal=True))]),
+        Suite("launches and firings (class)", typed.dropna(subset=["missile_type_id"]), ["launch_id", "position"], [
+            ("every launch or missile of a known type has its class", gxe.ExpectColumnValuesToNotBeNull(
+                column="missile_class"))]),
+    ]
+
+
+def earliest_reports(t: dict[str, pd.DataFrame]) -> pd.Series:
+    """Launch ID -> the earliest publication among the sources that reported it at the time: those of its claims
+    and of the statements answering it, but not later compilations (research datasets)."""
+    sources = t["sources"].set_index("source_id")
+    contemporary = set(sources.index[sources["kind"] != "research_dataset"])
+    claimed = t["claims"][t["claims"]["source_id"].isin(contemporary)][["launch_id", "source_id"]]
+    answered = t["launch_statements"][["launch_id", "source_id"]]
+    both = pd.concat([claimed, answered])
+    return both.assign(published=both["source_id"].map(sources["published"])).groupby("launch_id")["published"] \
+        .min().rename("earliest_source")
 
 
 def launch_suites(t: dict[str, pd.DataFrame], today: dt.date) -> list[Suite]:
@@ -240,7 +291,7 @@ def run(tables: dict[str, pd.DataFrame], today: dt.date | None = None) -> tuple[
             else:
                 rows = outcome.result.get("partial_unexpected_index_list") or []
                 failing = outcome.result.get("unexpected_count") or len(rows)
-                keys = ["/".join(str(row[k]) for k in suite.key) for row in rows[:SHOWN]]
+                keys = ["/".join(str(row[k]) for k in suite.key if not pd.isna(row[k])) for row in rows[:SHOWN]]
                 more = f" and {failing - len(keys)} more" if failing > len(keys) else ""
                 reason = f"{description}: fails for {', '.join(keys) or 'the table'}{more}"
             problems.append(Problem("expectation", suite.frame, reason))

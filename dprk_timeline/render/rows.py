@@ -56,6 +56,10 @@ class Projection:
         self.country = {actor_id: actor.get("country") for actor_id, actor in actors.items()}
         self.published = {source_id: source["published"] for source_id, source in sources.items()}
         self.source_kind = {source_id: source["kind"] for source_id, source in sources.items()}
+        self.answered_in = {}  # launch ID -> the sources of the statements that answer it (they report it too)
+        for statement in state.of("statement").values():
+            for launch_id in statement.get("launches", []):
+                self.answered_in.setdefault(launch_id, set()).add(statement["source"])
 
     # -- launches: reconciled from their claims ---------------------------------------------------
     def launch(self, launch_id: str) -> dict[str, list[tuple]]:
@@ -140,7 +144,8 @@ class Projection:
         row["source_count"] = len(sources)
         row["sources_disagree"] = bool(disagreeing)
         row["disagreements"] = listed(sorted(disagreeing))
-        reported = [day_of(self.published[s]) for s in sources if self.source_kind[s] not in COMPILATIONS]
+        reporting = sources | self.answered_in.get(launch_id, set())
+        reported = [day_of(self.published[s]) for s in reporting if self.source_kind[s] not in COMPILATIONS]
         row["first_reported"] = min(reported, default=None)
         return row
 
