@@ -51,7 +51,8 @@ def test_sqlite_views_answer_the_common_questions(exported):
     names = {r[0] for r in db.execute("SELECT name FROM sanction_party_list WHERE action_id = 'ofac-designation-2022-01-12'")}
     assert "PYON, Kwang Chol" in names and len(names) == 8
     per_year = dict(db.execute("SELECT year, launch_events FROM launches_per_year"))
-    assert per_year["2022"] == 39
+    in_2022 = [line for line in (ROOT / "data" / "launches.csv").read_text().splitlines()[1:] if line.split(",")[1][:4] == "2022"]
+    assert per_year["2022"] == len(in_2022) >= 39
 
 
 def test_json_holds_every_table_with_typed_values(exported):
@@ -59,8 +60,8 @@ def test_json_holds_every_table_with_typed_values(exported):
     assert {name: len(rows) for name, rows in document["tables"].items()} == {
         name: csv_rows(name) for name in document["tables"]}
     launch = next(r for r in document["tables"]["launches"] if r["launch_id"] == "2022-01-30-1")
-    assert launch["apogee_km"] == 1998.8 and launch["missile_count"] == 1 and launch["sources_disagree"] is False
-    assert launch["flight_time_s"] is None
+    assert launch["apogee_km"] == 2000 and launch["missile_count"] == 1 and launch["sources_disagree"] is False
+    assert launch["apogee_qualifier"] == "approximate" and launch["flight_time_s"] == 1800
 
 
 def test_load_reads_a_checkout_an_unpacked_release_and_a_past_version(tmp_path):

@@ -81,6 +81,21 @@ def test_founding_launch_of_30_january_2022_reconciles_as_documented():
     assert {(c["original_value"], c["original_unit"], c["value_number"], c["unit"]) for c in claims} == {(1242, "mi", 1998.8, "km")}
 
 
+def test_the_claimants_own_kilometres_beat_a_reports_conversion_into_miles():
+    """The Epoch Times gave Seoul's and Tokyo's 'about 2,000 km' as '1,242 miles' (1998.8 km, as if exact): those
+    claims are marked converted, and the militaries' and governments' own figures give the reconciled values."""
+    t = tables(ROOT)
+    launch = t["launches"]["2022-01-30-1"]
+    assert (launch["apogee_km"], launch["apogee_qualifier"]) == (2000, "approximate")
+    assert (launch["range_km"], launch["range_qualifier"]) == (800, "approximate")
+    apogee = [c for c in t["claims"].values() if c["launch_id"] == "2022-01-30-1" and c["attribute"] == "apogee_km"
+              and c["status"] == "current"]
+    converted = {c["claimant_id"] for c in apogee if c["converted"]}
+    assert converted == {"kr-gov", "jp-gov"} and all(c["original_unit"] == "mi" for c in apogee if c["converted"])
+    [used] = [c for c in apogee if c["used"]]
+    assert used["claimant_id"] == "kr-jcs" and used["original_text"] == "a top altitude of 2,000 km"
+
+
 def test_founding_launch_of_5_january_2022_is_dated_in_korea_and_reported_by_others():
     launch = tables(ROOT, as_of=FOUNDING)["launches"]["2022-01-05-1"]
     assert launch["korea_date"] == "2022-01-05" and launch["time_precision"] == "day"

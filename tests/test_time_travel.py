@@ -16,13 +16,15 @@ def test_as_of_a_recorded_time_between_the_founding_changesets_holds_only_the_fi
 
 
 def test_reported_by_keeps_only_what_sources_had_published():
-    assert not tables(ROOT, reported_by="2022-01-04")["launches"]
+    # launches that only the CNS compilation of 2026 has are not public in 2022; the Hwasong-12 of 2017 is
+    assert not tables(ROOT, reported_by="2017-05-12")["launches"]
+    assert set(tables(ROOT, reported_by="2022-01-04")["launches"]) == {"2017-05-14-1"}
     jan5 = tables(ROOT, reported_by="2022-01-05")
-    assert set(jan5["launches"]) == {"2022-01-05-1"}
+    assert set(jan5["launches"]) == {"2017-05-14-1", "2022-01-05-1"}
     assert "ofac-designation-2021-12-10" in jan5["sanctions"] and "ofac-designation-2022-01-12" not in jan5["sanctions"]
     assert {s["source_id"] for s in jan5["statements"].values()} == {"washington-examiner-2022-01-05-launch"}
     jan31 = tables(ROOT, reported_by="2022-01-31")
-    assert set(jan31["launches"]) == {"2022-01-05-1", "2022-01-30-1"}
+    assert set(jan31["launches"]) == {"2017-05-14-1", "2022-01-05-1", "2022-01-30-1"}
     published = {sid: s["published"] for sid, s in jan31["sources"].items()}
     for table in ("claims", "statements", "sanctions", "context"):
         assert all(published[row["source_id"]] <= "2022-01-31" for row in jan31[table].values()), table
@@ -38,12 +40,12 @@ def test_reported_by_applies_a_correction_only_once_its_source_is_public(scratch
            "reason": "A later report gives a lower top speed.",
            "claim": {"attribute": "max_speed_mach", "original": {"text": "Mach 15", "value": 15, "unit": "mach"}}}
     extra = {"type": "claims", "launch_id": "2022-01-30-1", "source": "test-later-source", "claimant": "jp-gov",
-             "claims": [{"attribute": "flight_time_s", "original": {"text": "30 minutes", "value": 30, "unit": "min"}}]}
+             "claims": [{"attribute": "landing_area", "value": "Sea of Japan"}]}
     scratch.add("2026-11-22-later.json", changeset(source, fix, extra))
     then = tables(scratch.root, reported_by="2022-01-31")["launches"]["2022-01-30-1"]
-    assert then["max_speed_mach"] == 16 and then["flight_time_s"] is None
+    assert then["max_speed_mach"] == 16 and then["landing_area"] == "in the ocean"
     later = tables(scratch.root, reported_by="2022-02-10")["launches"]["2022-01-30-1"]
-    assert later["max_speed_mach"] == 15 and later["flight_time_s"] == 1800
+    assert later["max_speed_mach"] == 15 and later["landing_area"] == "Sea of Japan"
     assert tables(scratch.root)["launches"]["2022-01-30-1"]["max_speed_mach"] == 15
 
 
@@ -54,8 +56,8 @@ def test_time_travel_writes_to_out_and_never_over_data(tmp_path, capsys):
     out = tmp_path / "jan5"
     assert main(["build", "--reported-by", "2022-01-05", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "1 launches" in printed and "5. drift          skipped" in printed
-    assert (out / "data" / "launches.csv").read_text().count("\n") == 2
+    assert "2 launches" in printed and "5. drift          skipped" in printed
+    assert (out / "data" / "launches.csv").read_text().count("\n") == 3
     assert (out / "datapackage.json").exists()
     assert snapshot(ROOT) == before
 

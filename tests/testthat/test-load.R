@@ -22,7 +22,7 @@ test_that("columns are typed from the Table Schemas", {
   expect_s3_class(launches$missile_class, "factor")
   expect_true("ICBM" %in% levels(launches$missile_class))
   hwasong <- launches[launches$launch_id == "2022-01-30-1", ]
-  expect_equal(hwasong$apogee_km, 1998.8)
+  expect_equal(hwasong$apogee_km, 2000)
   expect_equal(format(hwasong$launched_at_utc, "%Y-%m-%d %H:%M", tz = "UTC"), "2022-01-29 22:52")
   expect_equal(hwasong$korea_date, as.Date("2022-01-30"))
 })
