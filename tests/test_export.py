@@ -81,9 +81,10 @@ def test_load_reads_a_checkout_an_unpacked_release_and_a_past_version(tmp_path):
     zipfile.ZipFile(tmp_path / "dist" / "dprk-timeline-0.0.0-test.zip").extractall(tmp_path / "unpacked")
     unpacked = load_all(tmp_path / "unpacked" / "dprk-timeline-0.0.0-test")
     assert len(unpacked["claims"]) == len(load("claims"))
-    # a past version, from the git history of a clone with one more launch than release 1.0.0
+    # a past version, from the git history of a clone given one more launch
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    before = len(load("launches", clone))
     event = {"type": "launch", "launch_id": "2026-11-20-1", "source": "epoch-times-2022-01-31-hwasong-12",
              "claimant": "kr-jcs", "claims": [{"attribute": "korea_date", "value": "2026-11-20"}]}
     (clone / "events" / "2026-11-22-test.json").write_text(json.dumps(changeset(event, recorded_at=NEXT)))
@@ -91,4 +92,5 @@ def test_load_reads_a_checkout_an_unpacked_release_and_a_past_version(tmp_path):
     git = ["git", "-C", str(clone), "-c", "user.name=t", "-c", "user.email=t@example.org"]
     subprocess.run(git + ["add", "-A"], check=True)
     subprocess.run(git + ["commit", "-qm", "one more launch"], check=True)
-    assert len(load("launches", clone)) == len(load("launches", clone, version="1.0.0")) + 1
+    assert len(load("launches", clone)) == before + 1
+    assert len(load("launches", clone, version="1.0.0")) == 177  # as released on 22 November 2026

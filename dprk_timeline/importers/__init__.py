@@ -9,6 +9,6 @@ handle. Each module gives:
 A new upstream is one module and one line below; scripts/import.py runs any of them
 (dprk_timeline/importing.py writes the changeset).
 """
-from . import cns, ofac, un
+from . import cns, csis, ofac, un
 
-IMPORTERS = {"cns": cns, "un": un, "ofac": ofac}
+IMPORTERS = {"cns": cns, "un": un, "ofac": ofac, "csis": csis}
