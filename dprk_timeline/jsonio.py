@@ -33,18 +33,31 @@ def _parse_float(text):
 
 
 def _check_tree(value) -> None:
-    """Refuse nesting deeper than MAX_DEPTH and integers of more than 15 digits (iteratively: deep input must
-    not blow the stack)."""
+    """Refuse nesting deeper than MAX_DEPTH, integers of more than 15 digits and texts that are not Unicode (a
+    JSON escape can give half of a surrogate pair), iteratively: deep input must not blow the stack."""
     stack = [([value], 0)]  # the document inside a list of depth 0, so that its own type is checked too
     while stack:
         node, depth = stack.pop()
+        if isinstance(node, dict):
+            _check_texts(node.keys())
         for child in node.values() if isinstance(node, dict) else node:
-            if isinstance(child, (dict, list)):
+            if isinstance(child, str):
+                _check_texts((child,))
+            elif isinstance(child, (dict, list)):
                 if depth >= MAX_DEPTH:
                     raise JSONInputError(f"nesting deeper than {MAX_DEPTH} levels")
                 stack.append((child, depth + 1))
             elif type(child) is int and not -TOO_MANY_DIGITS < child < TOO_MANY_DIGITS:
                 raise JSONInputError(f"number {str(child)[:40]}... has more than 15 digits")
+
+
+def _check_texts(texts) -> None:
+    for text in texts:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as err:
+            raise JSONInputError(f"text {text[:40]!r} holds half of a surrogate pair "
+                                 f"(\\u{ord(text[err.start]):04x}): not valid Unicode") from None
 
 
 def loads_strict(raw: bytes):

@@ -11,6 +11,11 @@ MEASURES = {
 }
 
 
+# attribute -> the lowest and highest plausible normalised value (a figure that rounds to 0 says nothing)
+PLAUSIBLE = {"apogee_km": (0.1, 10_000), "range_km": (0.1, 20_000), "max_speed_mach": (0.1, 100),
+             "flight_time_s": (0.1, 36_000), "bearing_deg": (0, 360), "missile_count": (1, 100)}
+
+
 def normalise(attribute: str, value: float, unit: str) -> tuple[float | int, str]:
     """The value in the attribute's unit, rounded to 0.1 (counts stay integers)."""
     target, factors = MEASURES[attribute]

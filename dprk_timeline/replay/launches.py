@@ -1,5 +1,5 @@
 """Handlers of launch and claims events: a launch is its claims, each checked for its references and values."""
-from ..units import MEASURES, normalise
+from ..units import MEASURES, PLAUSIBLE, normalise
 from .state import Change, Claim
 
 DEFAULT_PRECISION = {"launched_at": "minute", "korea_date": "day"}
@@ -101,6 +101,12 @@ def _claim_checks(replay, event, pointer: str, raw: dict, source: str, claimant:
         ok = replay.need(event, pointer + "/claimant", "actor", claimant)
     if not replay.exists("source", source):
         ok &= replay.need(event, pointer + "/source" if "source" in raw else "/source", "source", source)
+    if attribute in PLAUSIBLE and not PLAUSIBLE[attribute][0] <= value <= PLAUSIBLE[attribute][1]:
+        low, high = PLAUSIBLE[attribute]
+        replay.problem(event, pointer + "/original/value", f"{raw['original']['value']} {raw['original']['unit']} is "
+                                                           f"{value} {MEASURES[attribute][0]}: not a plausible {attribute} "
+                                                           f"({low} to {high})")
+        ok = False
     if attribute in ("missile_type", "site"):
         if not replay.exists(attribute, value):
             ok &= replay.need(event, pointer + "/value", attribute, value)
