@@ -107,11 +107,11 @@ def test_a_build_failing_its_expectations_writes_nothing(scratch):
     before = snapshot(scratch.root)
     scratch.add("2026-11-22-too-high.json", changeset({
         "type": "claims", "launch_id": "2022-01-30-1", "source": "epoch-times-2022-01-31-hwasong-12", "claimant": "kr-jcs",
-        "claims": [{"attribute": "apogee_km", "original": {"text": "9,000 miles", "value": 9000, "unit": "mi"}}]}))
+        "claims": [{"attribute": "missile_count", "original": {"text": "40 missiles", "value": 40, "unit": "missiles"}}]}))
     done = scratch.run("build")
     assert done.returncode == 1
     assert "4. expectations   FAILED" in done.stdout
-    assert "launches: apogee_km is between 0 and 10,000 km: fails for 2022-01-30-1" in done.stderr
+    assert "launches: missile_count is between 1 and 20: fails for 2022-01-30-1" in done.stderr
     assert "Traceback" not in done.stderr
     assert snapshot(scratch.root) == before
     assert not list(scratch.root.glob(".build-*")), "the staging folder was left behind"
