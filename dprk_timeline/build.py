@@ -72,8 +72,14 @@ def replayed(root: Path, as_of: str | None = None, reported_by: str | None = Non
     changesets, problems = read_log(root)
     if problems:
         raise CheckFailed(LAYERS[0], problems)
+    if not changesets:
+        raise CheckFailed(LAYERS[0], [Problem("json", "events/", "the log is empty: no changeset to build from")])
     if as_of:
+        first = changesets[0].recorded_at
         changesets = [c for c in changesets if c.recorded_at <= as_of]
+        if not changesets:
+            raise CheckFailed(LAYERS[0], [Problem("json", "events/", f"no changeset was recorded by --as-of {as_of} "
+                                                                     f"(the first was recorded at {first})")])
     result.changesets, result.events = len(changesets), sum(len(c.events) for c in changesets)
     result.layers.append((LAYERS[0], "ok", f"{result.changesets} changesets, {result.events} events"))
     state, problems = replay(changesets, reported_by=reported_by, now=utc_now())

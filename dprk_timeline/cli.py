@@ -15,11 +15,13 @@ from .problems import CheckFailed
 def _instant(text: str) -> str:
     try:
         moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.timezone.utc)
+        return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time like 2026-11-22T03:00:00Z") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except OverflowError:
+        raise argparse.ArgumentTypeError(f"{text!r} is beyond the years a UTC time can hold") from None
 
 
 def _date(text: str) -> str:
@@ -173,6 +175,9 @@ def build_or_check(command: str, args) -> int:
     if command == "build":
         if (args.as_of or args.reported_by) and not args.out:
             print("error: --as-of and --reported-by write a past state to --out DIR, never over data/", file=sys.stderr)
+            return 2
+        if args.out and Path(args.out).resolve() == Path(args.root).resolve():
+            print(f"error: --out {args.out} is the checkout's own package; give another folder", file=sys.stderr)
             return 2
         result = run(args.root, write=not args.out, out=args.out, as_of=args.as_of, reported_by=args.reported_by)
     else:

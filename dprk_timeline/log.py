@@ -5,6 +5,7 @@ The log's order is (recorded_at, file name, position in the file). An event's ID
 """
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,8 +48,9 @@ class Event:
 
 
 def display_path(path: Path, root: Path) -> str:
+    """The path relative to the checkout, as given (a link is named, not what it points to)."""
     try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
+        return Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()
     except ValueError:
         return path.as_posix()
 
@@ -85,7 +87,10 @@ def changeset_paths(root: Path) -> tuple[list[Path], list[Problem]]:
         return [], []
     paths, problems = [], []
     for path in sorted(directory.iterdir()):
-        if path.is_file() and path.suffix == ".json":
+        if path.is_symlink():
+            problems.append(Problem("json", display_path(path, root), "is a link: only regular changeset files "
+                                                                      "belong in events/", "changeset"))
+        elif path.is_file() and path.suffix == ".json":
             paths.append(path)
         elif path.name != "README.md" and (not path.name.startswith(".") or path.suffix == ".json"):
             problems.append(Problem("json", display_path(path, root),

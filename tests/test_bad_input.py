@@ -4,10 +4,11 @@ import json
 
 import pytest
 
-from conftest import NEXT, changeset, snapshot
+from conftest import FOUNDING, NEXT, changeset, snapshot
 from dprk_timeline.cli import main
 
 SOURCE = "epoch-times-2022-01-31-hwasong-12"
+FOUNDING_FIRST = FOUNDING[0]
 LAUNCH = "2022-01-30-1"
 
 
@@ -99,6 +100,14 @@ CASES = [
     ("correction changing the attribute", "2026-11-22-fix-attr.json", changeset({"type": "correction", "target": "claim:2026-11-22-epoch-times-2022-01-31/8.9", "claim": {"attribute": "range_km", "original": {"text": "1 km", "value": 1, "unit": "km"}}, "reason": "typo", "source": SOURCE}), "event 1: /claim/attribute", "must be about 'apogee_km'"),
     ("retraction of nothing", "2026-11-22-retract-nothing.json", changeset({"type": "retraction", "target": "statement:no-such-statement", "reason": "gone"}), "event 1: /target", "unknown statement 'no-such-statement'"),
     ("retraction of an unknown kind", "2026-11-22-retract-rumour.json", changeset({"type": "retraction", "target": "rumour:x", "reason": "gone"}), "event 1: /target", "'rumour' is not a kind of record: one of source, actor"),
+    ("correction setting the type", "2026-11-22-fix-type.json", changeset({"type": "correction", "target": "statement:2022-01-31-kr-moon-jae-in", "set": {"type": "sanction"}, "reason": "x", "source": SOURCE}), "event 1: /set/type", "the type of a record never changes"),
+    ("individual merged into an entity", "2026-11-22-merge-kinds.json", changeset(
+        {"type": "party", "party_id": "test-person", "name": "TEST PERSON", "kind": "individual", "source": SOURCE},
+        {"type": "party", "party_id": "test-company", "name": "TEST COMPANY", "kind": "entity", "source": SOURCE},
+        {"type": "merge", "record_type": "party", "from": "test-person", "into": "test-company", "reason": "same"}), "event 3: /into", "only parties of one kind merge"),
+    ("merge making an action refer to itself", "2026-11-22-merge-loop.json", changeset({"type": "merge", "record_type": "sanction", "from": "unsc-blocked-us-proposal-six-north-koreans", "into": "us-unsc-proposal-six-north-koreans", "reason": "same"}), "event 1: /into", "one would refer to itself"),
+    ("launch ID against its date", "2026-11-22-id-date.json", changeset(claims({"attribute": "korea_date", "value": "2022-02-02"}, launch="2022-02-01-1") | {"type": "launch"}), "event 1: /launch_id", "the launch ID's date 2022-02-01 is not the Korea date its claims give (2022-02-02)"),
+    ("statement dated in year 1", "2026-11-22-year-one.json", changeset(statement(date="0001-01-01")), "event 1: /date", "is before 1900"),
     ("merge into itself", "2026-11-22-merge-self.json", changeset({"type": "merge", "record_type": "launch", "from": LAUNCH, "into": LAUNCH, "reason": "same"}), "event 1: /into", "cannot be merged into itself"),
     ("blocked without blocker", "2026-11-22-blocked.json", changeset({"type": "sanction", "action_id": "test-block", "action": "proposal_blocked", "authority": "unsc", "date": "2022-01-20", "source": SOURCE, "summary": "Blocked."}), "event 1: /blocked_by", "names who blocked it"),
     ("source published after recording", "2026-11-22-future-source.json", changeset({"type": "source", "source_id": "tomorrow", "kind": "news_article", "publisher": "P", "published": "2027-01-01"}), "event 1: /published", "published 2027-01-01 is after the changeset was recorded"),
@@ -172,3 +181,30 @@ def test_both_validators_agree_on_every_event_of_the_log_and_of_the_corpus():
                  schema.wording_validator(EVENT_TYPES[e["type"]].schema_id).is_valid(e)) for e in typed]
     assert [event for event, (fast, slow) in zip(typed, verdicts) if fast != slow] == []
     assert sum(not fast for fast, _ in verdicts) >= 15
+
+
+def test_an_empty_log_a_link_in_events_and_a_past_before_the_log_are_clear_errors(founding, tmp_path, capsys):
+    empty = tmp_path / "empty"
+    (empty / "events").mkdir(parents=True)
+    assert main(["build", "--root", str(empty)]) == 1
+    assert "events/: the log is empty: no changeset to build from" in capsys.readouterr().err
+    assert main(["build", "--root", str(founding.root), "--as-of", "2020-01-01T00:00:00Z", "--out", str(tmp_path / "o")]) == 1
+    assert "no changeset was recorded by --as-of 2020-01-01T00:00:00Z" in capsys.readouterr().err
+    (founding.root / "events" / "2026-11-22-link.json").symlink_to(founding.root / "events" / f"{FOUNDING_FIRST}.json")
+    before = snapshot(founding.root)
+    assert main(["build", "--root", str(founding.root)]) == 1
+    out, err = capsys.readouterr()
+    assert "events/2026-11-22-link.json: changeset: is a link: only regular changeset files belong in events/" in err
+    assert snapshot(founding.root) == before and "Traceback" not in out + err
+
+
+def test_options_out_of_range_or_over_the_package_are_refused(founding, capsys):
+    import pytest
+
+    with pytest.raises(SystemExit) as usage:
+        main(["build", "--root", str(founding.root), "--as-of", "9999-12-31T23:59:59-14:00", "--out", "/tmp/x"])
+    assert usage.value.code == 2 and "is beyond the years a UTC time can hold" in capsys.readouterr().err
+    before = snapshot(founding.root)
+    assert main(["build", "--root", str(founding.root), "--as-of", NEXT, "--out", str(founding.root)]) == 2
+    assert "is the checkout's own package; give another folder" in capsys.readouterr().err
+    assert snapshot(founding.root) == before

@@ -85,6 +85,9 @@ def _correct_record(replay, event, kind: str, record_id: str) -> None:
         replay.problem(event, f"/set/{id_field}" if id_field in fields else "/unset",
                        "an ID never changes; retract the record and register a new one")
         return
+    if "type" in fields or "type" in removed:
+        replay.problem(event, "/set/type", "the type of a record never changes; retract it and register a new one")
+        return
     if set(fields) & set(removed):
         replay.problem(event, "/unset", "a field is either set or unset")
         return
@@ -167,6 +170,8 @@ def on_merge(replay, event):
         return
     if "source" in body and not replay.public(body["source"]):
         return
+    if not _mergeable(replay, event, kind, old, new):
+        return
     first = replay.registered(kind, old)
     absorbed = replay.state.of(kind).pop(old)
     if kind == "launch":
@@ -187,3 +192,18 @@ def on_merge(replay, event):
     replay.state.changes.append(Change(event, kind, old, "merged", detail=f"into {new}", reason=reason, source=source))
     replay.state.changes.append(Change(event, kind, new, "merged", detail=f"absorbed {old}", reason=reason,
                                        source=source))
+
+
+def _mergeable(replay, event, kind: str, old: str, new: str) -> bool:
+    """Only records of one kind merge (an individual never into an entity), and never so that one would refer to
+    itself."""
+    absorbed, kept = replay.state.of(kind)[old], replay.state.of(kind)[new]
+    if kind == "party" and absorbed["kind"] != kept["kind"]:
+        replay.problem(event, "/into", f"party {old!r} is a {absorbed['kind']}, {new!r} a {kept['kind']}: only parties "
+                                       "of one kind merge")
+        return False
+    if kind == "sanction" and (kept.get("refers_to") == old or absorbed.get("refers_to") == new):
+        replay.problem(event, "/into", f"sanctions actions {old!r} and {new!r} refer to each other: merged, one would "
+                                       "refer to itself")
+        return False
+    return True

@@ -23,6 +23,9 @@ from .references import LINK_FIELDS, LINKING, LOOKUP_FIELDS, LOOKUP_KINDS, REFER
 from .state import Change, State
 
 
+EARLIEST = "1900-01-01"
+
+
 class Replay:
     def __init__(self, reported_by: str | None = None, now: str | None = None):
         self.state = State()
@@ -63,6 +66,9 @@ class Replay:
         self.problems.append(Problem("integrity", event.changeset.file, reason, event.label, pointer))
 
     def not_after_recording(self, event: Event, pointer: str, date: str, what: str) -> None:
+        """A date of the dataset lies between 1900 and the day its changeset was recorded."""
+        if day_of(date) < EARLIEST:
+            self.problem(event, pointer, f"{what} {date} is before {EARLIEST[:4]}: no fact of this dataset is that old")
         if day_of(date) > self.recorded_day:
             self.problem(event, pointer, f"{what} {date} is after the changeset was recorded ({self.recorded_day}); "
                                          "facts cannot be recorded before they happen")

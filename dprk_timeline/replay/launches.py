@@ -1,4 +1,5 @@
 """Handlers of launch and claims events: a launch is its claims, each checked for its references and values."""
+from ..dates import korea_date_of
 from ..units import MEASURES, PLAUSIBLE, normalise
 from .state import Change, Claim
 
@@ -17,6 +18,7 @@ def on_launch(replay, event):
         replay.problem(event, "/claims", "a new launch needs a korea_date or launched_at claim")
         return
     claims = add_claims(replay, event, launch_id)
+    _id_agrees_with_date(replay, event, launch_id, claims)
     if claims:
         _launch_made_public(replay, event, launch_id, claims)
     elif key not in replay.hidden:
@@ -37,6 +39,18 @@ def on_claims(replay, event):
     claims = add_claims(replay, event, launch_id)
     if claims:
         _claims_change(replay, event, launch_id, "claims_added", claims)
+
+
+def _id_agrees_with_date(replay, event, launch_id: str, claims: list[Claim]) -> None:
+    """A new launch's ID starts with the Korea date its first claims give (day 00 for a month)."""
+    dates = [(c.value[:8] + "00" if c.precision == "month" else c.value) for c in claims
+             if c.attribute == "korea_date" and c.missile is None]
+    if not dates:
+        dates = [korea_date_of(c.value) for c in claims if c.attribute == "launched_at"][:1]
+    wrong = sorted({date for date in dates if date != launch_id[:10]})
+    if wrong:
+        replay.problem(event, "/launch_id", f"the launch ID's date {launch_id[:10]} is not the Korea date its claims "
+                                            f"give ({', '.join(wrong)})")
 
 
 def _launch_made_public(replay, event, launch_id: str, claims: list[Claim]) -> None:
