@@ -7,15 +7,14 @@
 4. expectations  Great Expectations suites (checks/expectations.py)
 5. drift         data/, charts/, datapackage.json and CODEBOOK.md equal a fresh rebuild
 
-The package is rendered into a temporary folder beside the target and swapped in only when layers 1 to 4
-passed, so a failed build leaves data/ exactly as it was. Every run takes this one path.
+The package is rendered into a staging folder beside the target and moved into place only when layers 1
+to 4 passed (outputs.py: all at once, even if the build is killed), so a failed build leaves data/ exactly
+as it was. Every run takes this one path.
 """
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from .checks.append_only import append_only
 from .checks.drift import drift
 from .checks.schema import check_changeset
 from .checks.tables import validate_package
+from .outputs import OutputError, committed, recover, staging_folder, swap_in, write_files
 from .problems import CheckFailed, Problem
 from .render.package import render_package
 from .render.tables import row_count
@@ -37,6 +37,7 @@ CLOCK_SKEW = dt.timedelta(minutes=10)
 @dataclass
 class Result:
     layers: list[tuple[str, str, str]] = field(default_factory=list)   # (layer, ok or skipped, what was checked)
+    notes: list[str] = field(default_factory=list)                     # what was done to an earlier build's leftovers
     rows: dict[str, int] = field(default_factory=dict)                 # table -> rows
     changesets: int = 0
     events: int = 0
@@ -115,19 +116,25 @@ def run(root: Path, *, write: bool = False, out: Path | None = None, base: str |
     Neither: check only, comparing the files in root with a fresh rebuild (drift).
     """
     root = Path(root)
+    target = Path(out) if out else root
+    notes = recover(target) if target.is_dir() else []  # an earlier build killed while it wrote
     state, result = replayed(root, as_of, reported_by, base)
+    result.notes = notes
     files = render_package(state)
     result.rows = {Path(path).stem: row_count(content) for path, content in files.items() if path.startswith("data/")}
-    target = Path(out) if out else root
-    target.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".build-", dir=target))
+    staging = staging_folder(target)
     try:
         write_files(staging, files)
         check_package(staging, result, today)
         if write or out:
-            swap_in(staging, target)
+            try:
+                swap_in(staging, target)
+            except OSError as err:
+                raise OutputError(f"cannot write the outputs into {target}: {err.strerror or err}; "
+                                  "nothing was changed") from None
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if not committed(staging):  # (a committed one that could not be moved is finished by the next run)
+            shutil.rmtree(staging, ignore_errors=True)
     if out:
         result.layers.append((LAYERS[4], "skipped", "a time-travel build is not compared with data/"))
         return result
@@ -136,28 +143,3 @@ def run(root: Path, *, write: bool = False, out: Path | None = None, base: str |
         raise CheckFailed(LAYERS[4], problems)
     result.layers.append((LAYERS[4], "ok", "data/, charts/, datapackage.json and CODEBOOK.md equal a fresh rebuild"))
     return result
-
-
-def write_files(directory: Path, files: dict[str, bytes]) -> None:
-    for relative, content in files.items():
-        path = directory / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
-
-
-def swap_in(staging: Path, target: Path) -> None:
-    """Replace target's generated folders (data/, charts/) and files with the staged ones, as atomically as a
-    filesystem allows: each folder is renamed into place, each file replaced."""
-    retired = []
-    for path in sorted(staging.iterdir()):
-        destination = target / path.name
-        if path.is_dir():
-            if destination.exists():
-                old = target / f".old-{path.name}-{os.getpid()}"
-                destination.rename(old)
-                retired.append(old)
-            path.rename(destination)
-        else:
-            os.replace(path, destination)
-    for old in retired:
-        shutil.rmtree(old, ignore_errors=True)

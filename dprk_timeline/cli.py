@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from .build import LAYERS, run
+from .outputs import OutputError
 from .paths import ROOT
 from .problems import CheckFailed
 
@@ -182,6 +183,8 @@ def build_or_check(command: str, args) -> int:
         result = run(args.root, write=not args.out, out=args.out, as_of=args.as_of, reported_by=args.reported_by)
     else:
         result = run(args.root, base=args.base)
+    for note in result.notes:
+        print(f"note: {note}")
     for n, (layer, status, what) in enumerate(result.layers, start=1):
         print(f"{n}. {layer:<14} {status:<7} {what}")
     where = args.out if command == "build" and args.out else "data/, charts/, datapackage.json and CODEBOOK.md"
@@ -200,6 +203,9 @@ def main(argv: list[str]) -> int:
         return build_or_check(command, args)
     except CheckFailed as failed:
         report_failure(failed, command)
+        return 1
+    except OutputError as err:
+        print(f"error: {err}", file=sys.stderr)
         return 1
     except Exception as err:  # an unexpected failure still gets one line, not a traceback
         if os.environ.get("DPRK_DEBUG"):

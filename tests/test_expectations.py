@@ -1,7 +1,7 @@
 """The Great Expectations layer catches what the schemas cannot: one log with several faults, each
 reported with the rows that break it; and the committed data passes every expectation."""
 from conftest import ROOT, changeset
-from dprk_timeline.build import write_files
+from dprk_timeline.outputs import write_files
 from dprk_timeline.checks.expectations import run
 from dprk_timeline.render.package import render_package
 from dprk_timeline.load import load_all
