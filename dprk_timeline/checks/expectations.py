@@ -105,7 +105,7 @@ def earliest_reports(t: dict[str, pd.DataFrame]) -> pd.Series:
     """Launch ID -> the earliest publication among the sources that reported it at the time: those of its claims
     and of the statements answering it, but not later compilations (research datasets)."""
     sources = t["sources"].set_index("source_id")
-    contemporary = set(sources.index[sources["kind"] != "research_dataset"])
+    contemporary = set(sources.index[~sources["kind"].isin(["research_dataset", "official_compilation"])])
     claimed = t["claims"][t["claims"]["source_id"].isin(contemporary)][["launch_id", "source_id"]]
     answered = t["launch_statements"][["launch_id", "source_id"]]
     both = pd.concat([claimed, answered])

@@ -24,7 +24,7 @@ SALVO_SHARED = ("missile_type_id", "landing_area", "outcome")
 # a salvo of several classes counts as a launch of its longest-range class (an ICBM and two SRBMs: ICBM)
 CLASSES_BY_RANGE = ["ICBM", "IRBM", "MRBM", "SRBM"]
 VAGUE_CLASSES = {"BM", "Unknown"}
-COMPILATIONS = {"research_dataset"}  # kinds of source that compile, later, what others reported
+COMPILATIONS = {"research_dataset", "official_compilation"}  # kinds of source that compile, later, what was reported
 
 
 def ordered(table: str, row: dict) -> tuple:
