@@ -114,3 +114,19 @@ def test_a_real_disagreement_is_flagged_and_the_launching_states_name_shown():
     assert types == {"cns": "hwasong-15", "kp-vok": "hwasong-17"}
     assert launch["flight_time_s"] == 4260                        # Japan: about 71 minutes
     assert launch["confirmation"] == "dprk_and_others"
+
+
+def test_a_bare_ballistic_class_yields_to_a_class_a_claimant_names():
+    assert pick([claim("missile_class", "ICBM", "cns", order=1), claim("missile_class", "BM", "kr-jcs", order=2)],
+                KINDS, PUBLISHED).value == "ICBM"
+    assert pick([claim("missile_class", "BM", "kr-jcs")], KINDS, PUBLISHED).value == "BM"
+
+
+def test_the_salvo_of_25_may_2022_is_an_icbm_launch_with_each_missiles_class():
+    """JCS named the first of three missiles an ICBM and the third an SRBM; CNS's bare 'BM' and its swapped apogee
+    and range for missile 1 stay as claims, the latter flagged as a disagreement."""
+    t = tables(ROOT)
+    launch = t["launches"]["2022-05-25-1"]
+    assert launch["missile_class"] == "ICBM" and launch["disagreements"] == "apogee_km; range_km"
+    classes = {f["position"]: f["missile_class"] for f in t["firings"].values() if f["launch_id"] == "2022-05-25-1"}
+    assert classes[1] == "ICBM" and classes[3] == "SRBM"

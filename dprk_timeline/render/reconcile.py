@@ -11,6 +11,7 @@ The rule (also in the README):
 3. Among the claims of the best-ranked kind, a claimant's own figure beats one the source converted
    into another unit (a news report's miles for a military's kilometres); then the one from the
    latest-published source wins; ties go to the claim recorded last (log order).
+   A bare class ("BM", "Unknown") yields to any claim that names a class.
 4. Claims disagree when two current claims differ: figures by more than 10 % of the larger, times by
    more than 30 minutes, dates, counts, IDs and categories by any difference (a bare "BM" or
    "Unknown" class agrees with any class). Free-text areas are never compared.
@@ -37,6 +38,8 @@ def pick(claims: list[Claim], actor_kinds: dict[str, str], published: dict[str, 
     """The claim that gives the reconciled value (claims are current and all about one attribute)."""
     if not claims:
         return None
+    if claims[0].attribute == "missile_class":  # a bare "ballistic missile" yields to any class that says more
+        claims = [c for c in claims if c.value not in VAGUE_CLASSES] or claims
     ranking = RANKING.get(claims[0].attribute, KINDS_OBSERVED)
 
     def key(claim: Claim):

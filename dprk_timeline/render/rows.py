@@ -168,7 +168,9 @@ class Projection:
                 row[column] = shared.pop()
             elif row[column] is None and column == "outcome" and len(shared) > 1:
                 row[column] = "mixed"
-        row["missile_class"] = self.type_class(row["missile_type_id"]) or row["missile_class"] or salvo_class(firings)
+        stated = row["missile_class"] if row["missile_class"] not in VAGUE_CLASSES else None  # ("BM" says little)
+        row["missile_class"] = (self.type_class(row["missile_type_id"]) or stated or salvo_class(firings)
+                                or row["missile_class"])
 
     def claim_row(self, c: Claim, used: bool) -> tuple:
         number = c.value if isinstance(c.value, (int, float)) else None
