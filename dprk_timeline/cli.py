@@ -11,6 +11,7 @@ from .build import LAYERS, run
 from .outputs import OutputError
 from .paths import ROOT
 from .problems import CheckFailed
+from .render.markdown import code_span, plain
 
 
 def _instant(text: str) -> str:
@@ -153,10 +154,10 @@ def job_summary(failed: CheckFailed) -> None:
     path = os.environ.get("GITHUB_STEP_SUMMARY")
     if not path:
         return
-    cell = lambda text: str(text).replace("|", "\\|").replace("\n", " ")  # noqa: E731
     lines = [f"### dprk-timeline check failed at layer {LAYERS.index(failed.layer) + 1}: {failed.layer}", "",
              "| file | event | field | reason |", "|---|---|---|---|"]
-    lines += [f"| {cell(p.file)} | {cell(p.event)} | {cell(p.pointer)} | {cell(p.reason)} |" for p in failed.problems]
+    lines += [f"| {code_span(p.file)} | {code_span(p.event)} | {code_span(p.pointer)} | {plain(p.reason)} |"
+              for p in failed.problems]
     with open(path, "a", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
 

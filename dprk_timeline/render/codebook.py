@@ -8,6 +8,7 @@ import csv
 import io
 
 from ..registry import EVENT_TYPES, TABLES, table_schema
+from .markdown import code_span
 
 UNITS = {"_km": "km", "_s": "seconds", "_mach": "Mach number", "_deg": "degrees from north"}
 
@@ -69,6 +70,6 @@ def render_codebook(tables: dict[str, bytes]) -> bytes:
             lines.append("| " + " | ".join([
                 f"`{field['name']}`", field["type"], unit_of(field["name"]),
                 "yes" if constraints.get("required") else "", _cell(allowed), _cell(field["description"]),
-                f"`{_cell(example)}`" if example else ""]) + " |")
+                code_span(example) if example else ""]) + " |")
         lines.append("")
     return "\n".join(lines).encode("utf-8")
