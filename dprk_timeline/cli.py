@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from .build import LAYERS, run
+from .dates import day_option
 from .outputs import OutputError
 from .paths import ROOT
 from .problems import CheckFailed
@@ -26,19 +27,12 @@ def _instant(text: str) -> str:
         raise argparse.ArgumentTypeError(f"{text!r} is beyond the years a UTC time can hold") from None
 
 
-def _date(text: str) -> str:
-    try:
-        return dt.date.fromisoformat(text).isoformat()
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2022-01-31") from None
-
-
 def parser(command: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=f"scripts/{command}.py", description=DESCRIPTIONS[command])
     if command == "build":
         p.add_argument("--as-of", type=_instant, metavar="TIME",
                        help="only changesets recorded by this UTC time (what the dataset held then)")
-        p.add_argument("--reported-by", type=_date, metavar="DATE",
+        p.add_argument("--reported-by", type=day_option, metavar="DATE",
                        help="only what sources published by this date said (what was publicly claimed then)")
         p.add_argument("--out", type=Path, metavar="DIR", help="write the package here (required with --as-of/--reported-by)")
     elif command == "check":

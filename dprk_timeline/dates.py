@@ -1,4 +1,5 @@
 """Calendar helpers shared by the replay, the tables and the importers."""
+import argparse
 import datetime as dt
 
 KOREA = dt.timezone(dt.timedelta(hours=9))
@@ -24,3 +25,11 @@ def korea_date_of(instant: str) -> str:
     """Korea (UTC+9) calendar date of a UTC instant."""
     moment = dt.datetime.fromisoformat(instant.replace("Z", "+00:00"))
     return moment.astimezone(KOREA).date().isoformat()
+
+
+def day_option(text: str) -> str:
+    """A command-line date (argparse type): YYYY-MM-DD, or a one-line usage error."""
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2022-01-31") from None

@@ -21,6 +21,7 @@ from great_expectations.data_context.types.base import ProgressBarsConfig  # noq
 
 from ..load import load_all
 from ..problems import Problem
+from ..render.rows import COMPILATIONS
 
 # Bounds a broken import would cross (a duplicated or collapsed snapshot). The busiest year so far, 2022,
 # had 39 launch events and 69 missiles in the CNS database; the largest salvo had 18 missiles.
@@ -105,7 +106,7 @@ def earliest_reports(t: dict[str, pd.DataFrame]) -> pd.Series:
     """Launch ID -> the earliest publication among the sources that reported it at the time: those of its claims
     and of the statements answering it, but not later compilations (research datasets)."""
     sources = t["sources"].set_index("source_id")
-    contemporary = set(sources.index[~sources["kind"].isin(["research_dataset", "official_compilation"])])
+    contemporary = set(sources.index[~sources["kind"].isin(COMPILATIONS)])
     claimed = t["claims"][t["claims"]["source_id"].isin(contemporary)][["launch_id", "source_id"]]
     answered = t["launch_statements"][["launch_id", "source_id"]]
     both = pd.concat([claimed, answered])

@@ -11,16 +11,16 @@ otherwise it becomes a new launch, numbered after the launches already on that d
 """
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import re
 from collections import defaultdict
 from pathlib import Path
 
+from ..dates import day_option
 from ..paths import UPSTREAM
 from ..replay.state import Claim, State
 from .cns_rows import ATTRIBUTION, Row, Snapshot, group, launch_claims, missile_claims, read_snapshot
-from .common import Plan
+from .common import Plan, commit_option
 
 DEFAULT = UPSTREAM / "cns-via-nagix"
 CLAIMANT = "cns"
@@ -39,21 +39,10 @@ def _same(claim: Claim, wanted: dict) -> bool:
 
 # -- the plan: events that bring the log up to the snapshot -----------------------------------------------
 def arguments(parser) -> None:
-    parser.add_argument("--commit", required=True, type=_commit, help="upstream commit of the snapshot (40 hex digits)")
-    parser.add_argument("--published", required=True, type=_day, help="date of that commit (YYYY-MM-DD)")
+    parser.add_argument("--commit", required=True, type=commit_option, help="upstream commit of the snapshot (40 hex digits)")
+    parser.add_argument("--published", required=True, type=day_option, help="date of that commit (YYYY-MM-DD)")
 
 
-def _commit(text: str) -> str:
-    if not re.fullmatch(r"[0-9a-f]{40}", text):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a 40-digit hexadecimal commit")
-    return text
-
-
-def _day(text: str) -> str:
-    try:
-        return dt.date.fromisoformat(text).isoformat()
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-04-21") from None
 
 
 def source_of(commit: str, published: str) -> dict:

@@ -2,6 +2,8 @@
 be read."""
 from __future__ import annotations
 
+import argparse
+import re
 from dataclasses import dataclass, field
 
 
@@ -29,3 +31,10 @@ def counts_of(events: list[dict]) -> str:
         key = event["action"] if event["type"] == "sanction" else event["type"]
         counts[key] = counts.get(key, 0) + 1
     return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+
+
+def commit_option(text: str) -> str:
+    """A command-line upstream commit (argparse type): 40 hexadecimal digits, or a one-line usage error."""
+    if not re.fullmatch(r"[0-9a-f]{40}", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a 40-digit hexadecimal commit")
+    return text

@@ -14,7 +14,6 @@ Importing the same export again gives nothing.
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import datetime as dt
 import io
@@ -22,8 +21,9 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
+from ..dates import day_option
 from ..replay.state import State
-from .common import Plan, UpstreamError
+from .common import Plan, UpstreamError, commit_option
 
 DEFAULT = None  # not among the snapshots in ../shared/upstream: give the path of the CSV export
 CLAIMANT = "csis"
@@ -49,24 +49,13 @@ OTHER_MISSILES = re.compile(r"cruise|anti-ship|surface-to-air|anti-aircraft|surf
 
 
 def arguments(parser) -> None:
-    parser.add_argument("--commit", required=True, type=_commit,
+    parser.add_argument("--commit", required=True, type=commit_option,
                         help="commit of the repository the export was copied from (40 hex digits)")
-    parser.add_argument("--published", required=True, type=_day,
+    parser.add_argument("--published", required=True, type=day_option,
                         help="the export's date, or the latest date it holds when it is not dated (YYYY-MM-DD)")
     parser.add_argument("--repository", default="stiles/notebooks", help="the repository the export was copied from")
 
 
-def _commit(text: str) -> str:
-    if not re.fullmatch(r"[0-9a-f]{40}", text):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a 40-digit hexadecimal commit")
-    return text
-
-
-def _day(text: str) -> str:
-    try:
-        return dt.date.fromisoformat(text).isoformat()
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2022-10-14") from None
 
 
 def read_rows(path: Path) -> tuple[list[dict], list[str]]:

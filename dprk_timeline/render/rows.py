@@ -8,7 +8,7 @@ from ..dates import day_of, korea_date_of, period_end
 from ..replay.state import Change, Claim, State
 from ..table_schemas import field_names
 from ..units import format_number
-from .reconcile import disagree, pick
+from .reconcile import VAGUE_CLASSES, disagree, pick
 
 LIST_SEPARATOR = "; "
 LAUNCH_ATTRIBUTES = ["launched_at", "korea_date", "site", "launch_area", "landing_area", "missile_type",
@@ -23,7 +23,6 @@ QUALIFIED = {"apogee_km": "apogee_qualifier", "range_km": "range_qualifier", "ma
 SALVO_SHARED = ("missile_type_id", "landing_area", "outcome")
 # a salvo of several classes counts as a launch of its longest-range class (an ICBM and two SRBMs: ICBM)
 CLASSES_BY_RANGE = ["ICBM", "IRBM", "MRBM", "SRBM"]
-VAGUE_CLASSES = {"BM", "Unknown"}
 COMPILATIONS = {"research_dataset", "official_compilation"}  # kinds of source that compile, later, what was reported
 
 
