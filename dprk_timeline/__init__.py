@@ -2,5 +2,5 @@
 the official statements about them and the sanctions actions around them.
 
 Data flows one way: events/ -> log -> replay -> tables -> data/*.csv + datapackage.json,
-with checks at each stage (see checks.py).
+with checks at each stage (see checks/).
 """

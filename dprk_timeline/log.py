@@ -84,7 +84,8 @@ def changeset_paths(root: Path) -> tuple[list[Path], list[Problem]]:
     is an error, not ignored)."""
     directory = root / "events"
     if not directory.is_dir():
-        return [], []
+        return [], [Problem("json", "events/", "no such folder: the log is the events/ folder of the checkout "
+                                               "(or of --root)", "changeset")]
     paths, problems = [], []
     for path in sorted(directory.iterdir()):
         if path.is_symlink():

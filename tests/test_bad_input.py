@@ -105,6 +105,11 @@ CASES = [
         {"type": "party", "party_id": "test-person", "name": "TEST PERSON", "kind": "individual", "source": SOURCE},
         {"type": "party", "party_id": "test-company", "name": "TEST COMPANY", "kind": "entity", "source": SOURCE},
         {"type": "merge", "record_type": "party", "from": "test-person", "into": "test-company", "reason": "same"}), "event 3: /into", "only parties of one kind merge"),
+    ("merge back in a cycle", "2026-11-22-merge-cycle.json", changeset(
+        {"type": "party", "party_id": "test-a", "name": "TEST A", "kind": "entity", "source": SOURCE},
+        {"type": "party", "party_id": "test-b", "name": "TEST B", "kind": "entity", "source": SOURCE},
+        {"type": "merge", "record_type": "party", "from": "test-a", "into": "test-b", "reason": "same"},
+        {"type": "merge", "record_type": "party", "from": "test-b", "into": "test-a", "reason": "same"}), "event 4: /into", "unknown party 'test-a' (it was merged into test-b)"),
     ("merge making an action refer to itself", "2026-11-22-merge-loop.json", changeset({"type": "merge", "record_type": "sanction", "from": "unsc-blocked-us-proposal-six-north-koreans", "into": "us-unsc-proposal-six-north-koreans", "reason": "same"}), "event 1: /into", "one would refer to itself"),
     ("launch ID against its date", "2026-11-22-id-date.json", changeset(claims({"attribute": "korea_date", "value": "2022-02-02"}, launch="2022-02-01-1") | {"type": "launch"}), "event 1: /launch_id", "the launch ID's date 2022-02-01 is not the Korea date its claims give (2022-02-02)"),
     ("statement dated in year 1", "2026-11-22-year-one.json", changeset(statement(date="0001-01-01")), "event 1: /date", "is before 1900"),
@@ -183,11 +188,13 @@ def test_both_validators_agree_on_every_event_of_the_log_and_of_the_corpus():
     assert sum(not fast for fast, _ in verdicts) >= 15
 
 
-def test_an_empty_log_a_link_in_events_and_a_past_before_the_log_are_clear_errors(founding, tmp_path, capsys):
+def test_an_empty_or_missing_log_a_link_in_events_and_a_past_before_the_log_are_clear_errors(founding, tmp_path, capsys):
     empty = tmp_path / "empty"
     (empty / "events").mkdir(parents=True)
     assert main(["build", "--root", str(empty)]) == 1
     assert "events/: the log is empty: no changeset to build from" in capsys.readouterr().err
+    assert main(["build", "--root", str(tmp_path / "nothing")]) == 1
+    assert "events/: changeset: no such folder: the log is the events/ folder" in capsys.readouterr().err
     assert main(["build", "--root", str(founding.root), "--as-of", "2020-01-01T00:00:00Z", "--out", str(tmp_path / "o")]) == 1
     assert "no changeset was recorded by --as-of 2020-01-01T00:00:00Z" in capsys.readouterr().err
     (founding.root / "events" / "2026-11-22-link.json").symlink_to(founding.root / "events" / f"{FOUNDING_FIRST}.json")

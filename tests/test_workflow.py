@@ -25,7 +25,7 @@ def test_workflow_runs_the_base_branchs_checker_on_the_pull_requests_files_with_
     assert "pull_request.head.sha" in checkouts[1]["with"]["ref"]
     commands = " ".join(step.get("run", "") for step in steps)
     assert 'scripts/check.py --root pr --base "$BASE_SHA"' in commands   # the pull request's code is never run
-    assert "pip install -q -r requirements.txt" in commands and "-e ." not in commands
+    assert "pip install -q --require-hashes -r requirements.txt" in commands and "-e ." not in commands
     assert "${{" not in commands  # values from the event reach the shell through env, never pasted into it
     assert "scripts/check.py" in (ROOT / ".ci" / "run").read_text()
 
