@@ -5,7 +5,8 @@
                  merged changesets are unchanged (with --base REV)
 3. tables        frictionless validates the rendered package (types, constraints, keys, foreign keys)
 4. expectations  Great Expectations suites (checks/expectations.py)
-5. drift         data/, charts/, datapackage.json and CODEBOOK.md equal a fresh rebuild
+5. drift         data/, charts/, datapackage.json, CODEBOOK.md and the README's "data through" lines
+                 equal a fresh rebuild
 
 The package is rendered into a staging folder beside the target and moved into place only when layers 1
 to 4 passed (outputs.py: all at once, even if the build is killed), so a failed build leaves data/ exactly
@@ -120,7 +121,8 @@ def run(root: Path, *, write: bool = False, out: Path | None = None, base: str |
     notes = recover(target) if target.is_dir() else []  # an earlier build killed while it wrote
     state, result = replayed(root, as_of, reported_by, base)
     result.notes = notes
-    files = render_package(state)
+    readme = root / "README.md"
+    files = render_package(state, readme.read_text(encoding="utf-8") if readme.is_file() else None)
     result.rows = {Path(path).stem: row_count(content) for path, content in files.items() if path.startswith("data/")}
     staging = staging_folder(target)
     try:
@@ -141,5 +143,5 @@ def run(root: Path, *, write: bool = False, out: Path | None = None, base: str |
     problems = drift(root, files)
     if problems:
         raise CheckFailed(LAYERS[4], problems)
-    result.layers.append((LAYERS[4], "ok", "data/, charts/, datapackage.json and CODEBOOK.md equal a fresh rebuild"))
+    result.layers.append((LAYERS[4], "ok", "data/, charts/, datapackage.json, CODEBOOK.md, README equal a rebuild"))
     return result

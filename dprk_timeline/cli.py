@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import sys
 from pathlib import Path
@@ -51,6 +52,8 @@ def parser(command: str) -> argparse.ArgumentParser:
             importer.arguments(sub)
     elif command == "release":
         p.add_argument("version", help="MAJOR.MINOR.PATCH")
+        p.add_argument("--date", type=day_option, metavar="DATE",
+                       help="the release's date (default: today, UTC); a version released before keeps its date")
         p.add_argument("--out", type=Path, default=ROOT / "dist", help="folder for the release files (default: %(default)s)")
     elif command == "export":
         p.add_argument("--out", type=Path, default=ROOT / "dist", help="folder to write to (default: %(default)s)")
@@ -66,10 +69,11 @@ DESCRIPTIONS = {
     "import": "Append a changeset with what an upstream snapshot adds, changes or removes. Importing the same "
               "snapshot again appends nothing.",
     "release": "Cut release VERSION: check that the bump matches the changes since the last release (Data Package "
-               "versioning), write its CHANGELOG section, set the version in datapackage.json, CITATION.cff and "
-               ".zenodo.json, rebuild, and build dist/ (zip, SQLite, JSON, SHA256SUMS). Run again, it rebuilds the "
-               "same dist/.",
-    "export": "Write the package as a SQLite database (keys, indexes, views) and as one JSON file.",
+               "versioning), write its CHANGELOG section, set the version and date in datapackage.json, CITATION.cff "
+               "and .zenodo.json, rebuild, and build dist/ (zip, workbook, SQLite, JSON, SHA256SUMS). Run again, it "
+               "rebuilds the same dist/.",
+    "export": "Write the package as a SQLite database (keys, indexes, views) with Datasette's metadata, and as one "
+              "JSON file.",
 }
 
 
@@ -109,7 +113,7 @@ def release(args) -> int:
     from . import release as releases
 
     try:
-        plan = releases.plan(args.root, args.version)
+        plan = releases.plan(args.root, args.version, args.date)
     except releases.ReleaseError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -117,7 +121,7 @@ def release(args) -> int:
     if not plan["again"]:
         releases.write_metadata(args.root, plan)
         run(args.root, write=True)
-    files = releases.build_dist(args.root, plan["version"], args.out)
+    files = releases.build_dist(args.root, plan, args.out)
     what = "rebuilt the files of" if plan["again"] else "released"
     print(f"{what} {plan['version']} ({plan['date']}):")
     for path in files:
@@ -129,12 +133,15 @@ def release(args) -> int:
 
 
 def export(args) -> int:
-    from .export import to_json, to_sqlite
+    from .export import datasette_metadata, to_json, to_sqlite
 
     args.out.mkdir(parents=True, exist_ok=True)
     to_sqlite(args.root, args.out / "dprk-timeline.sqlite")
     to_json(args.root, args.out / "dprk-timeline.json")
-    print(f"wrote {args.out / 'dprk-timeline.sqlite'} and {args.out / 'dprk-timeline.json'}")
+    metadata = args.out / "dprk-timeline.datasette.json"
+    metadata.write_text(json.dumps(datasette_metadata(args.root, "dprk-timeline"), ensure_ascii=False, indent=1) + "\n",
+                        encoding="utf-8")
+    print(f"wrote {args.out / 'dprk-timeline.sqlite'}, {args.out / 'dprk-timeline.json'} and {metadata}")
     return 0
 
 
@@ -182,7 +189,7 @@ def build_or_check(command: str, args) -> int:
         print(f"note: {note}")
     for n, (layer, status, what) in enumerate(result.layers, start=1):
         print(f"{n}. {layer:<14} {status:<7} {what}")
-    where = args.out if command == "build" and args.out else "data/, charts/, datapackage.json and CODEBOOK.md"
+    where = args.out if command == "build" and args.out else "data/, charts/, datapackage.json, CODEBOOK.md and README"
     print(f"{'wrote' if command == 'build' else 'checked'} {where}: {summary(result)}")
     return 0
 

@@ -1,11 +1,13 @@
-"""Exports of the published package: a SQLite database (keys, indexes, views) and one JSON file.
+"""Exports of the published package: a SQLite database (keys, indexes, views) with its Datasette
+metadata, one JSON file, and a spreadsheet workbook with typed cells.
 
-Both are read from the package's CSV files and datapackage.json, never from the log, so they hold
+All are read from the package's CSV files and datapackage.json, never from the log, so they hold
 exactly what a user downloads.
 """
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import sqlite3
 from pathlib import Path
@@ -15,17 +17,21 @@ SQL_TYPES = {"string": "TEXT", "integer": "INTEGER", "number": "REAL", "boolean"
 VIEWS = {
     "launch_reactions": """
         SELECT l.launch_id, l.korea_date, l.missile_class, s.statement_id, s.date_latest AS statement_date,
-               s.actor_id, a.name AS actor_name, s.country, s.speaker, s.role, s.stance, s.quote, s.source_id
+               s.actor_id, a.name AS actor_name, s.country, s.speaker, s.role, s.stance, s.quote, s.summary,
+               s.source_id, src.publisher AS source_publisher, src.url AS source_url
         FROM launches l
         JOIN launch_statements ls ON ls.launch_id = l.launch_id
         JOIN statements s ON s.statement_id = ls.statement_id
-        JOIN actors a ON a.actor_id = s.actor_id""",
+        JOIN actors a ON a.actor_id = s.actor_id
+        JOIN sources src ON src.source_id = s.source_id""",
     "sanction_party_list": """
         SELECT s.action_id, s.date, s.date_latest, s.action, s.authority_id, s.programme,
-               p.party_id, p.name, p.kind, p.nationality, p.un_reference, p.ofac_ent_num
+               p.party_id, p.name, p.kind, p.nationality, p.un_reference, p.ofac_ent_num,
+               s.source_id, src.publisher AS source_publisher, src.url AS source_url
         FROM sanctions s
         JOIN sanction_parties sp ON sp.action_id = s.action_id
-        JOIN parties p ON p.party_id = sp.party_id""",
+        JOIN parties p ON p.party_id = sp.party_id
+        JOIN sources src ON src.source_id = s.source_id""",
     "launches_per_year": """
         SELECT substr(korea_date, 1, 4) AS year, count(*) AS launch_events, sum(missile_count) AS missiles
         FROM launches GROUP BY year""",
@@ -115,3 +121,64 @@ def to_json(root: Path, path: Path) -> None:
     document = {key: package[key] for key in ("name", "title", "version", "created", "licenses") if key in package}
     document["tables"] = {resource["name"]: rows(root, resource) for resource in package["resources"]}
     Path(path).write_text(json.dumps(document, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+def datasette_metadata(root: Path, database: str) -> dict:
+    """Datasette's metadata.json for the SQLite export: the package's title, description, licence and
+    upstream sources, and every table's and column's description from its Table Schema."""
+    package = _descriptor(Path(root))
+    licence = package["licenses"][0]
+    upstreams = "; ".join(f"{u['publisher']} ({u['published']})" for u in package.get("upstreams", []))
+    tables = {"tables": {r["name"]: {"description": r["description"],
+                                       "columns": {f["name"]: f.get("description", "") for f in r["schema"]["fields"]}}
+                           for r in package["resources"]}}
+    return {"title": package["title"], "description": package["description"], "license": licence["name"],
+            "license_url": licence["path"], "source": f"Upstream data: {upstreams}" if upstreams else package["title"],
+            "databases": {database: tables}}
+
+
+SHEET_FORMATS = {"date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm:ss"}
+
+
+def cell_value(value, field: dict):
+    """A typed value as a spreadsheet cell holds it: dates as dates, UTC times as times (a spreadsheet has no
+    time zone: the column title says UTC), everything else as its Table Schema type."""
+    if value is None:
+        return None
+    if field["type"] == "date":
+        return dt.date.fromisoformat(value)
+    if field["type"] == "datetime":
+        return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).replace(tzinfo=None)
+    return value
+
+
+def to_xlsx(root: Path, path: Path, readme: list[str], created: dt.datetime) -> None:
+    """Write every table as one sheet of a workbook at path, after a README sheet (the lines given), with
+    typed cells: a spreadsheet opens it with accents, dates and numbers right, which it may not do with CSV."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    root = Path(root)
+    package = _descriptor(root)
+    book = Workbook(write_only=True)
+    about = book.create_sheet("README")
+    for line in readme:
+        about.append([line])
+    for resource in package["resources"]:
+        sheet = book.create_sheet(resource["name"])
+        fields = resource["schema"]["fields"]
+        sheet.append([WriteOnlyCell(sheet, value=f["name"] + (" (UTC)" if f["type"] == "datetime" else ""))
+                      for f in fields])
+        for row in rows(root, resource):
+            cells = []
+            for f in fields:
+                cell = WriteOnlyCell(sheet, value=cell_value(row[f["name"]], f))
+                if f["type"] in SHEET_FORMATS:
+                    cell.number_format = SHEET_FORMATS[f["type"]]
+                elif f["type"] == "string":
+                    cell.data_type = "s"  # text stays text, never a formula
+                cells.append(cell)
+            sheet.append(cells)
+    book.properties.title = package["title"]
+    book.properties.created = book.properties.modified = created  # (not the time of the run: same bytes)
+    book.save(path)

@@ -6,11 +6,12 @@ what the last release held (schemas/released.json):
 - MAJOR: a field or table removed, a field retyped, or a constraint tightened;
 - MINOR: a new table or field, a loosened constraint, or new records;
 - PATCH: only corrections, retractions and merges.
-The release date is the day the newest changeset was recorded, so the same log always gives the same
-release, whenever it is cut.
+A release is dated the day it is cut (or --date); cutting the same version again keeps that date, so it
+gives the same bytes.
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -24,8 +25,11 @@ from .paths import PACKAGE_BASE, SCHEMAS
 from .registry import EVENT_TYPES, TABLES, table_schema
 
 RELEASED = SCHEMAS / "released.json"
-ZIP_FILES = ["datapackage.json", "README.md", "CHANGELOG.md", "CITATION.cff", "CODEBOOK.md", "LICENSE", "LICENSE-DATA.md"]
-ZIP_FOLDERS = ["data", "schemas"]
+# A release zip stands alone: the data and their descriptions, the log they are built from, and the code to
+# load, rebuild or time-travel them (not the tests, not CI).
+ZIP_FILES = ["datapackage.json", "README.md", "CHANGELOG.md", "CITATION.cff", "CODEBOOK.md", "CONTRIBUTING.md",
+             "LICENSE", "LICENSE-DATA.md", "pyproject.toml", "requirements.txt"]
+ZIP_FOLDERS = ["data", "charts", "events", "schemas", "docs", "scripts", "dprk_timeline"]
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so that the zip does not depend on file times
 FIXES = {"correction", "retraction", "merge"}  # events that fix records rather than add them: a PATCH release
 FIX_NOTES = {EVENT_TYPES[kind].notes for kind in FIXES}
@@ -110,7 +114,7 @@ def changes_since(root: Path, through: str) -> tuple[Counter, list[str]]:
     return counts, reasons
 
 
-def plan(root: Path, version: str) -> dict:
+def plan(root: Path, version: str, date: str | None = None) -> dict:
     """Decide whether `version` is the right next version, and what the release holds."""
     if not re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+", version):
         raise ReleaseError(f"version {version!r} is not MAJOR.MINOR.PATCH")
@@ -140,7 +144,10 @@ def plan(root: Path, version: str) -> dict:
                                f"a {part.upper()} release, {required}, is required ({why})")
     else:
         required = None
-    return {"version": version, "date": through[:10], "through": through, "again": False, "required": required,
+    date = date or dt.datetime.now(dt.timezone.utc).date().isoformat()
+    if date < through[:10]:
+        raise ReleaseError(f"--date {date} is before the newest changeset ({through[:10]})")
+    return {"version": version, "date": date, "through": through, "again": False, "required": required,
             "counts": counts, "reasons": reasons, "breaking": breaking, "added": added}
 
 
@@ -175,12 +182,25 @@ def update_citation(path: Path, release: dict) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+def credits(package: dict) -> str:
+    return "; ".join(f"{u['publisher']}, {u['title']} (copy published {u['published']})"
+                     for u in package.get("upstreams", []))
+
+
 def zenodo(package: dict, release: dict) -> dict:
+    """.zenodo.json: what Zenodo shows for the release, written for the data's users."""
+    related = [{"identifier": u["path"], "relation": "isDerivedFrom", "resource_type": "dataset", "scheme": "url"}
+               for u in package.get("upstreams", []) if u.get("path")]
+    if package.get("homepage"):
+        related.insert(0, {"identifier": package["homepage"], "relation": "isSupplementTo", "scheme": "url"})
+    description = (f"{package['description']} Version {release['version']}, released {release['date']}. It carries "
+                   f"facts from these upstream sources, which remain theirs to credit: {credits(package)}. "
+                   "Statements and other claims name their source and its address in the sources table.")
     return {"title": package["title"], "upload_type": "dataset", "version": release["version"],
-            "publication_date": release["date"], "description": package["description"],
+            "publication_date": release["date"], "description": description,
             "creators": [{"name": c["title"]} for c in package.get("contributors", [])],
             "license": package["licenses"][0]["name"].lower(), "keywords": package.get("keywords", []),
-            "access_right": "open"}
+            "related_identifiers": related, "access_right": "open"}
 
 
 def write_metadata(root: Path, release: dict) -> None:
@@ -194,31 +214,66 @@ def write_metadata(root: Path, release: dict) -> None:
     readme = root / "README.md"
     readme.write_text(re.sub(r"\(version [0-9]+\.[0-9]+\.[0-9]+\)", f"(version {release['version']})",
                              readme.read_text(encoding="utf-8")), encoding="utf-8")
-    (root / ".zenodo.json").write_text(dumps_canonical(zenodo(base, release)), encoding="utf-8")
+    built = json.loads((root / "datapackage.json").read_text(encoding="utf-8"))  # (its upstreams: generated)
+    (root / ".zenodo.json").write_text(dumps_canonical(zenodo(base | {"upstreams": built.get("upstreams", [])}, release)),
+                                       encoding="utf-8")
     RELEASED.write_text(dumps_canonical({"version": release["version"], "date": release["date"],
                                          "through": release["through"], "tables": schema_fingerprint()}),
                         encoding="utf-8")
 
 
-def build_dist(root: Path, version: str, out: Path) -> list[Path]:
-    """dist/: the zip, the SQLite and JSON exports, and SHA256SUMS; the same bytes every time."""
-    from .export import to_json, to_sqlite
+def workbook_readme(package: dict, release: dict) -> list[str]:
+    """The workbook's first sheet: what it is, through when, whose facts, the licence, and its sheets."""
+    licence = package["licenses"][0]
+    lines = [package["title"], f"Version {release['version']}, released {release['date']}.", "", package["description"],
+             "", "Data through (first and last date of each table):"]
+    lines += [f"  {r['name']}: {r['temporalCoverage'].replace('/', ' to ')}" for r in package["resources"]
+              if r.get("temporalCoverage")]
+    lines += ["", f"Upstream sources, to be credited: {credits(package)}.", "",
+              f"Licence: {licence['title']} ({licence['path']}). How to cite: CITATION.cff and the README.", "",
+              "Sheets, one per table (dates are dates; times are UTC; datapackage.json and CODEBOOK.md describe "
+              "every column):"]
+    return lines + [f"  {r['name']}: {r['title']}" for r in package["resources"]]
 
-    out.mkdir(parents=True, exist_ok=True)
-    stem = f"dprk-timeline-{version}"
-    archive = out / f"{stem}.zip"
-    members = [root / name for name in ZIP_FILES]
-    for folder in ZIP_FOLDERS:
-        members += sorted(p for p in (root / folder).rglob("*") if p.is_file())
-    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as bundle:
-        for path in sorted(members, key=lambda p: p.relative_to(root).as_posix()):
-            info = zipfile.ZipInfo(f"{stem}/{path.relative_to(root).as_posix()}", date_time=ZIP_TIME)
+
+def write_zip(path: Path, members: list[tuple[str, bytes]]) -> None:
+    """A zip whose bytes depend on its members only (fixed times and modes)."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as bundle:
+        for name, content in members:
+            info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
             info.external_attr = 0o644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
-            bundle.writestr(info, path.read_bytes(), compresslevel=9)
+            bundle.writestr(info, content, compresslevel=9)
+
+
+def build_dist(root: Path, release: dict, out: Path) -> list[Path]:
+    """dist/: the zip (which stands alone), the workbook, the SQLite and JSON exports, Datasette's metadata,
+    and SHA256SUMS; the same bytes every time."""
+    from .export import datasette_metadata, to_json, to_sqlite, to_xlsx
+
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"dprk-timeline-{release['version']}"
+    package = json.loads((root / "datapackage.json").read_text(encoding="utf-8"))
+    workbook = out / f"{stem}.xlsx"
+    to_xlsx(root, workbook, workbook_readme(package, release), dt.datetime.fromisoformat(release["date"]))
+    with zipfile.ZipFile(workbook) as book:  # openpyxl stamps its parts, and the modified property, with the time
+        parts = [(info.filename, book.read(info)) for info in book.infolist()]  # of the run: use the release's date
+    stamp = f"{release['date']}T00:00:00Z".encode()
+    write_zip(workbook, [(name, re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>" + stamp, content)
+                                if name == "docProps/core.xml" else content) for name, content in parts])
+    paths = [root / name for name in ZIP_FILES]
+    for folder in ZIP_FOLDERS:
+        paths += [p for p in (root / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    members = {p.relative_to(root).as_posix(): p.read_bytes() for p in paths} | {workbook.name: workbook.read_bytes()}
+    members["SHA256SUMS"] = "".join(f"{hashlib.sha256(content).hexdigest()}  {name}\n"
+                                    for name, content in sorted(members.items())).encode("utf-8")
+    archive = out / f"{stem}.zip"
+    write_zip(archive, [(f"{stem}/{name}", members[name]) for name in sorted(members)])
     to_sqlite(root, out / f"{stem}.sqlite")
     to_json(root, out / f"{stem}.json")
-    files = [archive, out / f"{stem}.sqlite", out / f"{stem}.json"]
+    (out / f"{stem}.datasette.json").write_text(json.dumps(datasette_metadata(root, stem), ensure_ascii=False, indent=1)
+                                                + "\n", encoding="utf-8")
+    files = [archive, workbook, out / f"{stem}.sqlite", out / f"{stem}.json", out / f"{stem}.datasette.json"]
     sums = "".join(f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}\n" for p in files)
     (out / "SHA256SUMS").write_text(sums, encoding="utf-8")
     return files + [out / "SHA256SUMS"]

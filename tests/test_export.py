@@ -77,7 +77,7 @@ def test_load_reads_a_checkout_an_unpacked_release_and_a_past_version(tmp_path):
     assert launches["missile_class"].dtype == "category" and launches["launch_id"].is_unique
     # an unpacked release zip
     from dprk_timeline.release import build_dist
-    build_dist(ROOT, "0.0.0-test", tmp_path / "dist")
+    build_dist(ROOT, {"version": "0.0.0-test", "date": "2026-12-05"}, tmp_path / "dist")
     zipfile.ZipFile(tmp_path / "dist" / "dprk-timeline-0.0.0-test.zip").extractall(tmp_path / "unpacked")
     unpacked = load_all(tmp_path / "unpacked" / "dprk-timeline-0.0.0-test")
     assert len(unpacked["claims"]) == len(load("claims"))
@@ -94,3 +94,25 @@ def test_load_reads_a_checkout_an_unpacked_release_and_a_past_version(tmp_path):
     subprocess.run(git + ["commit", "-qm", "one more launch"], check=True)
     assert len(load("launches", clone)) == before + 1
     assert len(load("launches", clone, version="1.0.0")) == 177  # as released on 22 November 2026
+
+
+def test_datasette_metadata_describes_the_package_every_table_and_column():
+    from dprk_timeline.export import datasette_metadata
+
+    metadata = datasette_metadata(ROOT, "dprk-timeline")
+    package = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))
+    assert metadata["license"] == "CC-BY-4.0" and metadata["description"] == package["description"]
+    assert "Office of Foreign Assets Control" in metadata["source"]
+    tables = metadata["databases"]["dprk-timeline"]["tables"]
+    launches = next(r for r in package["resources"] if r["name"] == "launches")
+    assert set(tables) == {r["name"] for r in package["resources"]}
+    assert tables["launches"]["columns"]["apogee_km"] == next(
+        f["description"] for f in launches["schema"]["fields"] if f["name"] == "apogee_km")
+
+
+def test_the_reactions_view_gives_each_statements_source_address_and_summary(exported):
+    db = sqlite3.connect(exported / "dprk-timeline.sqlite")
+    rows = db.execute("SELECT summary, source_url FROM launch_reactions").fetchall()
+    assert rows and all(summary for summary, _ in rows)
+    addressed = [url for _, url in rows if url]  # (the founding reports were read as files: no address)
+    assert len(addressed) >= len(rows) - 16 and all(url.startswith(("https://", "http://")) for url in addressed)
