@@ -132,9 +132,14 @@ def test_charts_are_drawn_from_the_tables_without_a_date():
     per_year = (ROOT / "charts" / "launches-per-year.svg").read_text(encoding="utf-8")
     timeline = (ROOT / "charts" / "timeline-2022.svg").read_text(encoding="utf-8")
     assert "North Korean missile launches per year, by class" in per_year and "ICBM" in per_year
-    assert "2022: launches" in timeline and "veto at the UN" in timeline
+    assert "2022: launches" in timeline and "proposal blocked or vetoed" in timeline
+    assert "UN Security Council" in timeline and "United States" in timeline  # the UN's actions and the US's apart
+    assert "no exact day: latest possible" in timeline  # the US draft resolution of May 2022 has no exact day
+    last = (ROOT / "data" / "launches.csv").read_text(encoding="utf-8").splitlines()[-1].split(",")[1]
+    assert f"{last[:4]} is partial (hatched)" in per_year
     for svg in (per_year, timeline):
         assert "<dc:date>" not in svg  # no creation date: a rebuild gives the same bytes
+        assert "Source: dprk-timeline" in svg and "Data through: launches to " in svg
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "](charts/launches-per-year.svg)" in readme and "](charts/timeline-2022.svg)" in readme
 

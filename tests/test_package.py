@@ -83,3 +83,14 @@ def test_readme_quickstart_is_what_ci_runs():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     for command in commands:
         assert command in ci
+
+
+def test_no_column_is_always_empty():
+    import csv
+
+    empty = []
+    for path in sorted((ROOT / "data").glob("*.csv")):
+        with open(path, encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        empty += [f"{path.stem}.{name}" for name in (rows[0] if rows else {}) if not any(row[name] for row in rows)]
+    assert empty == []

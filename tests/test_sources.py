@@ -22,7 +22,7 @@ def normalised(text):
 def quoted_cells():
     """(table, row key, source ID, quoted text) for every verbatim cell."""
     for table, key, columns in (("statements", "statement_id", ["quote"]), ("claims", "claim_id", ["original_text"]),
-                                ("context", "context_id", ["original"]), ("sanctions", "action_id", ["parties_text"])):
+                                ("context", "context_id", ["original"])):
         frame = load(table, ROOT)
         for _, row in frame.iterrows():
             for column in columns:

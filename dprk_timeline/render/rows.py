@@ -199,8 +199,8 @@ class Projection:
         a = self.state.of("sanction")[action_id]
         named = len(a.get("parties", []))
         row = {"action_id": action_id, **dated(a), "action": a["action"], "authority_id": a["authority"],
-               "programme": a.get("programme"), "legal_basis": a.get("legal_basis"), "parties_named": named,
-               "parties_count": a.get("parties_count", named or None), "parties_text": a.get("parties_text"),
+               "programme": a.get("programme"), "parties_named": named,
+               "parties_count": a.get("parties_count", named or None),
                "blocked_by": listed(a.get("blocked_by")), "refers_to": a.get("refers_to"),
                "summary": a["summary"], "source_id": a["source"], "event_id": a["event"].id}
         return {"sanctions": [ordered("sanctions", row)],
@@ -221,8 +221,7 @@ class Projection:
 
     def site(self, site_id: str) -> dict[str, list[tuple]]:
         s = self.state.of("site")[site_id]
-        return {"sites": [(site_id, s["name"], s.get("province"), s.get("country"), s.get("latitude"),
-                           s.get("longitude"), listed(s.get("aliases")), s["source"])]}
+        return {"sites": [(site_id, s["name"], s.get("country"), s.get("latitude"), s.get("longitude"), s["source"])]}
 
     def missile_type(self, missile_type_id: str) -> dict[str, list[tuple]]:
         m = self.state.of("missile_type")[missile_type_id]
