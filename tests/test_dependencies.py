@@ -9,10 +9,10 @@ from packaging.utils import canonicalize_name
 from conftest import ROOT
 
 
-def locked() -> dict[str, tuple[str, int]]:
-    """name -> (pinned version, number of hashes) from requirements.txt."""
+def locked(lock: str = "requirements.txt") -> dict[str, tuple[str, int]]:
+    """name -> (pinned version, number of hashes) from a lock file."""
     pins, name = {}, None
-    for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines():
+    for line in (ROOT / lock).read_text(encoding="utf-8").splitlines():
         pin = re.match(r"^([A-Za-z0-9_.-]+)==([^ \\]+)", line)
         if pin:
             name = canonicalize_name(pin[1])
@@ -20,14 +20,14 @@ def locked() -> dict[str, tuple[str, int]]:
         elif "--hash=sha256:" in line and name:
             pins[name] = (pins[name][0], pins[name][1] + 1)
         elif line.strip() and not line.lstrip().startswith(("#", "--hash")):
-            raise AssertionError(f"requirements.txt: {line!r} is not a pin with hashes")
+            raise AssertionError(f"{lock}: {line!r} is not a pin with hashes")
     return pins
 
 
 def test_every_locked_package_is_pinned_with_a_hash():
-    pins = locked()
-    assert len(pins) > 50
-    assert [name for name, (_, hashes) in pins.items() if hashes == 0] == []
+    pins, tool = locked(), locked("requirements-cffconvert.txt")
+    assert len(pins) > 50 and tool["cffconvert"][0] == "2.0.0"
+    assert [name for name, (_, hashes) in (pins | tool).items() if hashes == 0] == []
 
 
 def test_the_lock_meets_every_range_of_pyproject():

@@ -1,5 +1,6 @@
 """datapackage.json, the Table Schemas and CITATION.cff against the official specifications."""
 import json
+import subprocess
 
 import jsonschema
 import pytest
@@ -94,3 +95,13 @@ def test_no_column_is_always_empty():
             rows = list(csv.DictReader(handle))
         empty += [f"{path.stem}.{name}" for name in (rows[0] if rows else {}) if not any(row[name] for row in rows)]
     assert empty == []
+
+
+CFFCONVERT = ROOT / ".venv-cff" / "bin" / "cffconvert"
+
+
+@pytest.mark.skipif(not CFFCONVERT.exists(), reason="cffconvert is not installed: .ci/run installs it in .venv-cff "
+                                                    "from requirements-cffconvert.txt")
+def test_cffconvert_validates_citation_cff():
+    done = subprocess.run([str(CFFCONVERT), "--validate", "-i", str(ROOT / "CITATION.cff")], capture_output=True, text=True)
+    assert done.returncode == 0 and "Citation metadata are valid" in done.stdout, done.stdout + done.stderr
