@@ -50,6 +50,18 @@ def parser(command: str) -> argparse.ArgumentParser:
             sub.add_argument("--author", default=f"dprk-timeline {name} importer", help="author of the changeset")
             sub.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
             importer.arguments(sub)
+    elif command == "update":
+        p.add_argument("upstreams", nargs="*", metavar="UPSTREAM", help="which upstreams (default: all in the config)")
+        p.add_argument("--from", dest="source", type=Path, metavar="DIR",
+                       help="read each upstream's files from DIR/<upstream>/ instead of downloading them")
+        p.add_argument("--retrieved-at", type=_instant, metavar="TIME", help="with --from: when the files were "
+                       "retrieved, UTC (default: now); it dates OFAC's changes")
+        p.add_argument("--accept-shrink", action="store_true", help="accept a download much smaller than what the "
+                       "log holds (the upstream really shrank)")
+        p.add_argument("--cache", type=Path, metavar="DIR", help="the upstream cache (default: ~/.cache/dprk-timeline"
+                       "/upstream, or $DPRK_TIMELINE_CACHE/upstream)")
+        p.add_argument("--config", type=Path, default=ROOT / "upstreams.toml", help="the upstream addresses "
+                       "(default: %(default)s)")
     elif command == "release":
         p.add_argument("version", help="MAJOR.MINOR.PATCH")
         p.add_argument("--date", type=day_option, metavar="DATE",
@@ -72,6 +84,9 @@ DESCRIPTIONS = {
                "versioning), write its CHANGELOG section, set the version and date in datapackage.json, CITATION.cff "
                "and .zenodo.json, rebuild, and build dist/ (zip, workbook, SQLite, JSON, SHA256SUMS). Run again, it "
                "rebuilds the same dist/.",
+    "update": "Fetch each upstream from its official address (upstreams.toml), check and cache the files, and "
+              "append a changeset for each upstream that changed; prints what changed, and exits 0 with nothing to "
+              "do when nothing did.",
     "export": "Write the package as a SQLite database (keys, indexes, views) with Datasette's metadata, and as one "
               "JSON file.",
 }
@@ -194,7 +209,23 @@ def build_or_check(command: str, args) -> int:
     return 0
 
 
-COMMANDS = {"import": import_upstream, "release": release, "export": export}
+def update_upstreams(args) -> int:
+    from .update import UpdateError, update
+
+    try:
+        lines = update(args.root, args.upstreams, args.source, args.cache, args.config,
+                       args.retrieved_at, args.accept_shrink)
+    except UpdateError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    for line in lines:
+        print(line)
+    if any("->" in line for line in lines):
+        print("next: run scripts/build.py to rebuild data/, then commit both")
+    return 0
+
+
+COMMANDS = {"import": import_upstream, "update": update_upstreams, "release": release, "export": export}
 
 
 def main(argv: list[str]) -> int:

@@ -257,9 +257,11 @@ def list_suites(t: dict[str, pd.DataFrame]) -> list[Suite]:
     suites.append(Suite("parties (on both lists)", both, ["party_id"], [
         ("a party on both lists records the evidence that links them", gxe.ExpectColumnValuesToNotBeNull(column="linked_on")),
     ]))
-    with_url = t["sources"].dropna(subset=["url"])[["source_id", "url"]]
+    # (one address may hold several versions of a dataset: a repository's snapshots at different commits)
+    with_url = t["sources"].dropna(subset=["url"]).assign(
+        address=lambda d: d["url"] + " " + d["version"].astype("string").fillna(""))[["source_id", "address"]]
     suites.append(Suite("sources", with_url, ["source_id"], [
-        ("no source is registered twice under one URL", gxe.ExpectColumnValuesToBeUnique(column="url")),
+        ("no source is registered twice under one URL and version", gxe.ExpectColumnValuesToBeUnique(column="address")),
     ]))
     return suites
 

@@ -6,7 +6,9 @@ entries one delisting action, changed entries one amendment action, dated on the
 the change in Washington: the copy's time (UTC, in the file name, at most a few hours after publication)
 in US Eastern time. That is not always the legal designation date. Programme tags are kept. An
 entry that is on evidence a party already in the log (from the UN list) is linked, not duplicated.
-Snapshots whose source is in the log are skipped, so importing the same folder again gives nothing.
+Snapshots whose source is in the log are skipped, so importing the same folder again gives nothing. A
+snapshot with no earlier one beside it, given to a log that already holds OFAC snapshots (a new download:
+scripts/update.py), is diffed against the entries the log holds as listed.
 """
 from __future__ import annotations
 
@@ -126,7 +128,7 @@ def plan_events(folder: Path, state: State) -> tuple[list[dict], list[str], list
     parties = {pid: dict(p) for pid, p in state.of("party").items()}
     by_number = {p["ofac_ent_num"]: pid for pid, p in parties.items() if p.get("ofac_ent_num")}
     actions = set(state.of("sanction"))
-    previous = None
+    previous = listed_in_log(state) if any(s.startswith("ofac-sdn-") for s in state.of("source")) else None
     if AUTHORITY not in state.of("actor"):
         events.append({"type": "actor", "actor_id": AUTHORITY, "kind": "government", "country": "US", "parent": "us-gov",
                        "name": "Office of Foreign Assets Control, US Department of the Treasury"})
@@ -143,7 +145,7 @@ def plan_events(folder: Path, state: State) -> tuple[list[dict], list[str], list
         else:
             added = sorted(set(rows) - set(previous))
             removed = sorted(set(previous) - set(rows))
-            changed = sorted(n for n in set(rows) & set(previous) if rows[n]["raw"] != previous[n]["raw"])
+            changed = sorted(n for n in set(rows) & set(previous) if _changed(rows[n], previous[n]))
         for number in added + changed:
             body += _party_events(rows[number]["party"], parties, by_number, source["source_id"], notes)
         if previous is not None:
@@ -157,6 +159,27 @@ def plan_events(folder: Path, state: State) -> tuple[list[dict], list[str], list
     if events and all(e["type"] == "actor" for e in events):
         events = []
     return events, list(dict.fromkeys(report)), notes
+
+
+def listed_in_log(state: State) -> dict[int, dict]:
+    """The OFAC entries the log holds as listed now, as rows of a snapshot (by entry number): every party with
+    an OFAC entry number but those whose latest OFAC action is a delisting."""
+    numbers = {pid: p["ofac_ent_num"] for pid, p in state.of("party").items() if p.get("ofac_ent_num")}
+    delisted = set()
+    for action in sorted((a for a in state.of("sanction").values() if a["authority"] == AUTHORITY),
+                         key=lambda a: a.get("date") or ""):
+        if action["action"] in ("designation", "delisting"):
+            change = delisted.update if action["action"] == "delisting" else delisted.difference_update
+            change(action.get("parties", []))
+    return {number: {"raw": None, "party": state.of("party")[pid], "programmes": []}
+            for pid, number in numbers.items() if pid not in delisted}
+
+
+def _changed(new: dict, old: dict) -> bool:
+    if old["raw"] is not None:
+        return new["raw"] != old["raw"]
+    held = old["party"]
+    return not held.get("un_reference") and any(held.get(k) != v for k, v in new["party"].items() if k != "party_id")
 
 
 def _party_events(party: dict, parties: dict, by_number: dict, source_id: str, notes: list[str]) -> list[dict]:
@@ -195,7 +218,7 @@ def _action(action: str, day: str, numbers: list[int], rows: dict, by_number: di
     programmes = sorted({p for number in numbers for p in rows[number]["programmes"]})
     verb = {"designation": "adds", "amendment": "changes", "delisting": "removes"}[action]
     return {"type": "sanction", "action_id": action_id, "action": action, "authority": AUTHORITY,
-            "programme": "; ".join(programmes), "date": day, "parties": [by_number[n] for n in numbers],
+            **({"programme": "; ".join(programmes)} if programmes else {}), "date": day, "parties": [by_number[n] for n in numbers],
             "source": source_id,
             "summary": f"The OFAC SDN list {verb} {len(numbers)} North Korea related {'entry' if len(numbers) == 1 else 'entries'}, "
                        "as published by this day."}
