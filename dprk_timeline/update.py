@@ -159,11 +159,12 @@ def keep(cache: Path, retrieval: Retrieval, spec: dict) -> None:
 
 
 def importer_input(retrieval: Retrieval, importer: str) -> tuple[Path, Namespace]:
+    """The path and options the upstream's importer takes (OFAC's copy time is its file's name)."""
     if importer == "un":
-        return retrieval.folder / "consolidated.xml", Namespace()
+        return retrieval.folder / "consolidated.xml", Namespace(retrieved_at=retrieval.retrieved_at)
     if importer == "ofac":
         return retrieval.folder / "dprk", Namespace()
-    return retrieval.folder, Namespace(**retrieval.options)
+    return retrieval.folder, Namespace(retrieved_at=retrieval.retrieved_at, **retrieval.options)
 
 
 def format_changes(report: list[str]) -> list[str]:

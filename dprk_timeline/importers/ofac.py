@@ -106,7 +106,7 @@ def source_for(path: Path) -> dict:
     return {"source_id": f"ofac-sdn-{day}t{hour}{minute}z", "kind": "official_list_snapshot",
             "publisher": "Office of Foreign Assets Control (OFAC), US Department of the Treasury",
             "title": f"Specially Designated Nationals list (sdn.csv), North Korea related rows, copy of {day} {hour}:{minute} UTC",
-            "published": published_day(path), "version": path.name,
+            "published": published_day(path), "retrieved": f"{day}T{hour}:{minute}:00Z", "version": path.name,
             "terms": "US government work, public domain.",
             "attribution": "US Department of the Treasury, Office of Foreign Assets Control, Specially Designated Nationals list"}
 

@@ -100,6 +100,8 @@ def plan(path: Path, state: State, options=None) -> Plan:
               "title": "Security Council Consolidated List (XML)", "published": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
               "version": f"generated {generated}", "terms": "Official public list of the United Nations.",
               "attribution": "United Nations Security Council Consolidated List"}
+    if getattr(options, "retrieved_at", None):  # downloaded by scripts/update.py
+        source["retrieved"] = options.retrieved_at
     events, notes = plan_events(entries, state, source)
     return Plan(events, f"import-un-{day}", f"the {len(entries)} DPRK entries of the UN list generated {generated}",
                 report=report, notes=notes)

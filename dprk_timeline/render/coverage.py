@@ -41,7 +41,8 @@ def upstream_snapshots(tables: dict[str, bytes]) -> list[dict]:
                 "published", ""):
             newest[source["publisher"]] = source
     return [{"source_id": s["source_id"], "title": s["title"], "publisher": s["publisher"],
-             "published": s["published"][:10]} | ({"path": s["url"]} if s["url"] else {})
+             "published": s["published"][:10]} | ({"retrieved": s["retrieved_at_utc"]} if s["retrieved_at_utc"] else {})
+            | ({"path": s["url"]} if s["url"] else {})
             for s in sorted(newest.values(), key=lambda s: s["source_id"])]
 
 

@@ -236,7 +236,7 @@ class Projection:
         s = self.state.of("source")[source_id]
         published = s["published"]
         return {"sources": [(source_id, s["kind"], s["publisher"], s.get("title"), s.get("author"), day_of(published),
-                             published if "T" in published else None, s.get("url"), s.get("version"),
+                             published if "T" in published else None, s.get("retrieved"), s.get("url"), s.get("version"),
                              s.get("terms"), s.get("attribution"))]}
 
 

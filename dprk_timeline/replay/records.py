@@ -4,6 +4,8 @@ sanctions actions, parties and context. Each takes the replay engine and the eve
 
 def on_source(replay, event):
     replay.not_after_recording(event, "/published", event.body["published"], "published")
+    if "retrieved" in event.body:
+        replay.not_after_recording(event, "/retrieved", event.body["retrieved"], "retrieved")
     replay.register(event, "source")
 
 
