@@ -41,10 +41,12 @@ EVENT_TYPES = {t.name: t for t in [
     EventType("launch", launches.on_launch, "launches added", "launch_id", ("launches", "firings", "claims"),
               Projection.launch),
     EventType("claims", launches.on_claims, "events adding claims to launches"),
+    EventType("nuclear_test", records.on_nuclear_test, "nuclear tests added", "test_id",
+              ("nuclear_tests", "nuclear_test_claims"), Projection.nuclear_test),
     EventType("statement", records.on_statement, "statements added", "statement_id",
-              ("statements", "launch_statements", "statement_sanctions"), Projection.statement),
+              ("statements", "launch_statements", "statement_sanctions", "nuclear_test_statements"), Projection.statement),
     EventType("sanction", records.on_sanction, "sanctions actions added", "action_id",
-              ("sanctions", "launch_sanctions", "sanction_parties"), Projection.sanction),
+              ("sanctions", "launch_sanctions", "sanction_parties", "nuclear_test_sanctions"), Projection.sanction),
     EventType("party", records.register, "parties added", "party_id", ("parties",), Projection.party),
     EventType("context", records.on_context, "context facts added", "context_id", ("context",),
               Projection.context),
@@ -55,9 +57,9 @@ EVENT_TYPES = {t.name: t for t in [
 
 # The package's tables, in the order of datapackage.json: facts, links, lookups, then the history of changes,
 # which every event feeds.
-TABLES = ["launches", "firings", "claims", "statements", "sanctions", "parties", "launch_statements",
-          "launch_sanctions", "sanction_parties", "statement_sanctions", "context", "sites", "missile_types",
-          "actors", "sources", "changes"]
+TABLES = ["launches", "firings", "claims", "nuclear_tests", "nuclear_test_claims", "statements", "sanctions", "parties",
+          "launch_statements", "launch_sanctions", "sanction_parties", "statement_sanctions", "nuclear_test_statements",
+          "nuclear_test_sanctions", "context", "sites", "missile_types", "actors", "sources", "changes"]
 
 # The kinds of record: what a correction or retraction can target (besides claims), and the changes table names.
 RECORD_KINDS = [name for name, event_type in EVENT_TYPES.items() if event_type.id_field]

@@ -193,7 +193,8 @@ class Projection:
                "event_id": s["event"].id}
         return {"statements": [ordered("statements", row)],
                 "launch_statements": [(x, statement_id, s["source"]) for x in s.get("launches", [])],
-                "statement_sanctions": [(statement_id, x, s["source"]) for x in s.get("sanctions", [])]}
+                "statement_sanctions": [(statement_id, x, s["source"]) for x in s.get("sanctions", [])],
+                "nuclear_test_statements": [(x, statement_id, s["source"]) for x in s.get("nuclear_tests", [])]}
 
     def sanction(self, action_id: str) -> dict[str, list[tuple]]:
         a = self.state.of("sanction")[action_id]
@@ -205,7 +206,30 @@ class Projection:
                "summary": a["summary"], "source_id": a["source"], "event_id": a["event"].id}
         return {"sanctions": [ordered("sanctions", row)],
                 "launch_sanctions": [(x, action_id, a["source"]) for x in a.get("launches", [])],
-                "sanction_parties": [(action_id, x, a["source"]) for x in a.get("parties", [])]}
+                "sanction_parties": [(action_id, x, a["source"]) for x in a.get("parties", [])],
+                "nuclear_test_sanctions": [(x, action_id, a["source"]) for x in a.get("nuclear_tests", [])]}
+
+    def nuclear_test(self, test_id: str) -> dict[str, list[tuple]]:
+        """Its row, with the range of the figures its claimants gave, and a row per figure."""
+        t = self.state.of("nuclear_test")[test_id]
+        claims = t["claims"]
+        figures = {name: [c["value"] for c in claims if c["attribute"] == name] + [c["value_high"] for c in claims
+                                                                                    if c["attribute"] == name and "value_high" in c]
+                   for name in ("magnitude", "yield_kt")}
+        times = {c["value"][:16] for c in claims if c["attribute"] == "detonated_at"}
+        row = {"test_id": test_id, "korea_date": t["korea_date"],
+               "detonated_at_utc": next(c["value"] for c in claims if c["attribute"] == "detonated_at") if len(times) == 1
+               else None, "site_id": t.get("site"),
+               "magnitude_min": min(figures["magnitude"], default=None), "magnitude_max": max(figures["magnitude"], default=None),
+               "yield_kt_min": min(figures["yield_kt"], default=None), "yield_kt_max": max(figures["yield_kt"], default=None),
+               "claimant_count": len({c["claimant"] for c in claims}), "claim_count": len(claims),
+               "summary": t["summary"], "source_id": t["source"], "event_id": t["event"].id}
+        return {"nuclear_tests": [ordered("nuclear_tests", row)],
+                "nuclear_test_claims": [(f"{t['event'].id}.{n}", test_id, c["attribute"], format_number(c["value"])
+                                         if not isinstance(c["value"], str) else c["value"],
+                                         None if isinstance(c["value"], str) else c["value"], c.get("value_high"),
+                                         c.get("unit"), c.get("qualifier", "exact"), c["text"], c["claimant"], c["source"],
+                                         t["event"].id) for n, c in enumerate(claims, start=1)]}
 
     # -- one row each ------------------------------------------------------------------------------
     def party(self, party_id: str) -> dict[str, list[tuple]]:

@@ -48,3 +48,28 @@ def on_context(replay, event):
     if ("value" in body) != ("unit" in body):
         replay.problem(event, "/unit" if "value" in body else "/value", "value and unit go together")
     replay.register(event, "context")
+
+
+def on_nuclear_test(replay, event):
+    """A nuclear test: its ID is its Korea date, and each claim names a known claimant and source, with a range's
+    high end above its low end and no time after the recording."""
+    body = event.body
+    replay.not_after_recording(event, "/korea_date", body["korea_date"], "korea_date")
+    if body["test_id"] != body["korea_date"]:
+        replay.problem(event, "/test_id", f"a nuclear test's ID is its Korea date ({body['korea_date']})")
+    for i, claim in enumerate(body["claims"]):
+        pointer = f"/claims/{i}"
+        replay.need(event, pointer + "/claimant", "actor", claim["claimant"])
+        replay.need(event, pointer + "/source", "source", claim["source"])
+        timed = claim["attribute"] == "detonated_at"
+        if timed != isinstance(claim["value"], str):
+            replay.problem(event, pointer + "/value", "detonated_at is a UTC time; magnitude and yield_kt are numbers")
+        elif timed:
+            replay.not_after_recording(event, pointer + "/value", claim["value"], "detonated_at")
+        if (claim.get("qualifier") == "range") != ("value_high" in claim):
+            replay.problem(event, pointer + "/value_high", "a range, and only a range, has value_high")
+        elif "value_high" in claim and not timed and claim["value_high"] <= claim["value"]:
+            replay.problem(event, pointer + "/value_high", "a range's high end is above its low end")
+        if (claim["attribute"] == "yield_kt") != (claim.get("unit") == "kt"):
+            replay.problem(event, pointer + "/unit", "a yield is in kt, and only a yield")
+    replay.register(event, "nuclear_test")
