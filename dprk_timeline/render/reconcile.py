@@ -25,12 +25,13 @@ from ..replay.state import Claim
 KINDS_OBSERVED = ["military", "government", "international_organisation", "research_dataset", "state_media", "news_media"]
 KINDS_NAMING = ["state_media", "research_dataset", "military", "government", "international_organisation", "news_media"]
 KINDS_OUTCOME = ["research_dataset", "military", "government", "international_organisation", "state_media", "news_media"]
-RANKING = {"missile_type": KINDS_NAMING, "missile_class": KINDS_NAMING, "outcome": KINDS_OUTCOME}
+RANKING = {"missile_type": KINDS_NAMING, "missile_class": KINDS_NAMING, "payload": KINDS_NAMING, "outcome": KINDS_OUTCOME,
+           "orbit": KINDS_OUTCOME}
 
 RELATIVE_TOLERANCE = 0.10
 TIME_TOLERANCE = dt.timedelta(minutes=30)
 NUMERIC = {"apogee_km", "range_km", "max_speed_mach", "flight_time_s", "bearing_deg"}
-NOT_COMPARED = {"launch_area", "landing_area"}
+NOT_COMPARED = {"launch_area", "landing_area", "payload"}  # (words for one place or satellite differ)
 VAGUE_CLASSES = {"BM", "Unknown"}
 
 

@@ -13,7 +13,7 @@ from .reconcile import VAGUE_CLASSES, disagree, pick
 LIST_SEPARATOR = "; "
 LAUNCH_ATTRIBUTES = ["launched_at", "korea_date", "site", "launch_area", "landing_area", "missile_type",
                      "missile_class", "missile_count", "apogee_km", "range_km", "max_speed_mach",
-                     "flight_time_s", "trajectory", "outcome"]
+                     "flight_time_s", "trajectory", "outcome", "payload", "orbit"]
 FIRING_ATTRIBUTES = ["launched_at", "missile_type", "missile_class", "apogee_km", "range_km", "max_speed_mach",
                      "flight_time_s", "bearing_deg", "landing_area", "outcome"]
 COLUMN = {"launched_at": "launched_at_utc", "site": "site_id", "missile_type": "missile_type_id"}
