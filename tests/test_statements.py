@@ -26,3 +26,15 @@ def test_links_carry_the_source_of_the_record_that_makes_them():
     statements, links = load("statements", ROOT), load("launch_statements", ROOT)
     joined = links.merge(statements[["statement_id", "source_id"]], on="statement_id", suffixes=("", "_statement"))
     assert (joined["source_id"] == joined["source_id_statement"]).all()
+
+
+def test_every_long_range_or_space_launch_since_2017_has_statements_by_three_actors():
+    import pandas as pd
+
+    launches = pd.read_csv(ROOT / "data" / "launches.csv", dtype=str)
+    links = pd.read_csv(ROOT / "data" / "launch_statements.csv", dtype=str)
+    actor = pd.read_csv(ROOT / "data" / "statements.csv", dtype=str).set_index("statement_id")["actor_id"]
+    wanted = launches[(launches.korea_date >= "2017") & launches.missile_class.isin(["ICBM", "IRBM", "SLV"])].launch_id
+    actors = links.assign(actor=links.statement_id.map(actor)).groupby("launch_id")["actor"].nunique()
+    assert len(wanted) >= 29
+    assert {launch: int(actors.get(launch, 0)) for launch in wanted if actors.get(launch, 0) < 3} == {}
