@@ -59,3 +59,18 @@ def test_a_wrong_nuclear_test_is_refused_with_one_line(founding, fields, where, 
     founding.add("2026-11-22-nuclear-bad.json", changeset(test_event(**fields)))
     done = founding.run("build")
     assert done.returncode == 1 and f"event 1: {where}: {reason}" in done.stderr, done.stderr
+
+
+def test_the_six_nuclear_tests_each_have_claims_from_two_or_more_claimants_and_the_resolution_that_answered_it():
+    import pandas as pd
+
+    from conftest import ROOT
+
+    tests = pd.read_csv(ROOT / "data" / "nuclear_tests.csv", dtype=str)
+    assert list(tests.test_id) == ["2006-10-09", "2009-05-25", "2013-02-12", "2016-01-06", "2016-09-09", "2017-09-03"]
+    claims = pd.read_csv(ROOT / "data" / "nuclear_test_claims.csv", dtype=str)
+    assert (claims.groupby("test_id").claimant_id.nunique() >= 2).all()
+    links = pd.read_csv(ROOT / "data" / "nuclear_test_sanctions.csv", dtype=str)
+    assert dict(zip(links.test_id, links.action_id)) == {
+        "2006-10-09": "unsc-resolution-1718", "2009-05-25": "unsc-resolution-1874", "2013-02-12": "unsc-resolution-2094",
+        "2016-01-06": "unsc-resolution-2270", "2016-09-09": "unsc-resolution-2321", "2017-09-03": "unsc-resolution-2375"}

@@ -12,7 +12,8 @@ import re
 DATE_FIELDS = {"launches": ("korea_date", "korea_date"), "statements": ("date", "date_latest"),
                "sanctions": ("date", "date_latest"), "context": ("period_start", "period_end"),
                "sources": ("published", "published"), "changes": ("recorded_at", "recorded_at")}
-UPSTREAM_KINDS = ("research_dataset", "official_list_snapshot")
+# the sources the importers create, one series per upstream they read (scripts/import.py, scripts/update.py)
+UPSTREAM_SOURCES = ("cns-missile-tests-", "csis-provocations-", "ofac-sdn-", "un-consolidated-list-")
 START, END = "<!-- data-through: written by scripts/build.py from the log -->", "<!-- /data-through -->"
 BLOCK = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
 
@@ -37,7 +38,7 @@ def upstream_snapshots(tables: dict[str, bytes]) -> list[dict]:
     """The newest copy of each upstream (one per publisher), with its publication day."""
     newest = {}
     for source in read_rows(tables["sources"]):
-        if source["kind"] in UPSTREAM_KINDS and source["published"] > newest.get(source["publisher"], {}).get(
+        if source["source_id"].startswith(UPSTREAM_SOURCES) and source["published"] > newest.get(source["publisher"], {}).get(
                 "published", ""):
             newest[source["publisher"]] = source
     return [{"source_id": s["source_id"], "title": s["title"], "publisher": s["publisher"],

@@ -22,9 +22,12 @@ import datetime as dt
 
 from ..replay.state import Claim
 
-KINDS_OBSERVED = ["military", "government", "international_organisation", "research_dataset", "state_media", "news_media"]
-KINDS_NAMING = ["state_media", "research_dataset", "military", "government", "international_organisation", "news_media"]
-KINDS_OUTCOME = ["research_dataset", "military", "government", "international_organisation", "state_media", "news_media"]
+KINDS_OBSERVED = ["military", "government", "international_organisation", "research_dataset", "research_group",
+                  "state_media", "news_media"]
+KINDS_NAMING = ["state_media", "research_dataset", "research_group", "military", "government", "international_organisation",
+                "news_media"]
+KINDS_OUTCOME = ["research_dataset", "research_group", "military", "government", "international_organisation", "state_media",
+                 "news_media"]
 RANKING = {"missile_type": KINDS_NAMING, "missile_class": KINDS_NAMING, "payload": KINDS_NAMING, "outcome": KINDS_OUTCOME,
            "orbit": KINDS_OUTCOME}
 
