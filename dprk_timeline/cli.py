@@ -95,7 +95,8 @@ DESCRIPTIONS = {
 def summary(result) -> str:
     rows = result.rows
     return (f"{len(rows)} tables, {sum(rows.values())} rows: {rows['launches']} launches, "
-            f"{rows['firings']} missiles, {rows['claims']} claims, {rows['statements']} statements, "
+            f"{rows['firings']} missiles, {rows['claims']} claims, {rows['nuclear_tests']} nuclear tests, "
+            f"{rows['statements']} statements, "
             f"{rows['sanctions']} sanctions actions, {rows['parties']} parties, {rows['sources']} sources")
 
 

@@ -9,7 +9,8 @@ import io
 import re
 
 # table -> (the field its first date is read from, the field its last date is read from; empty falls back)
-DATE_FIELDS = {"launches": ("korea_date", "korea_date"), "statements": ("date", "date_latest"),
+DATE_FIELDS = {"launches": ("korea_date", "korea_date"), "nuclear_tests": ("korea_date", "korea_date"),
+               "statements": ("date", "date_latest"),
                "sanctions": ("date", "date_latest"), "context": ("period_start", "period_end"),
                "sources": ("published", "published"), "changes": ("recorded_at", "recorded_at")}
 # the sources the importers create, one series per upstream they read (scripts/import.py, scripts/update.py)
@@ -63,6 +64,9 @@ def readme_block(tables: dict[str, bytes]) -> str:
         lines.append(f"- **Launches**: {len(launches)} launch events, {long_date(spans['launches'][0])} to "
                      f"{long_date(spans['launches'][1])}"
                      + (f" (CNS database as published {long_date(upstream['published'])})" if upstream else "") + ".")
+    if "nuclear_tests" in spans:
+        lines.append(f"- **Nuclear tests**: {len(read_rows(tables['nuclear_tests']))}, {long_date(spans['nuclear_tests'][0])} "
+                     f"to {long_date(spans['nuclear_tests'][1])}.")
     if "statements" in spans:
         lines.append(f"- **Statements**: {len(statements)}, {long_date(spans['statements'][0])} to "
                      f"{long_date(spans['statements'][1])}, answering {len(answered)} launches.")
