@@ -8,7 +8,7 @@ from helpers import tables
 SOURCE = "epoch-times-2022-01-31-hwasong-12"  # (a source of the founding log; the figures below are made up)
 
 
-def test_event(**fields):
+def nuclear_event(**fields):
     body = {"type": "nuclear_test", "test_id": "2021-06-01", "korea_date": "2021-06-01", "source": SOURCE,
             "summary": "A test nuclear test.",
             "claims": [
@@ -31,7 +31,7 @@ def test_a_nuclear_test_keeps_every_claimants_figures_and_its_links(founding):
                  "date": "2021-06-01", "stance": "condemnation", "summary": "Condemned it.", "nuclear_tests": ["2021-06-01"]}
     resolution = {"type": "sanction", "action_id": "unsc-resolution-test", "action": "resolution", "authority": "unsc",
                   "date": "2021-06-10", "source": SOURCE, "summary": "A resolution.", "nuclear_tests": ["2021-06-01"]}
-    founding.add("2026-11-22-nuclear.json", changeset(test_event(), statement, resolution))
+    founding.add("2026-11-22-nuclear.json", changeset(nuclear_event(), statement, resolution))
     t = tables(founding.root)
     test = t["nuclear_tests"]["2021-06-01"]
     assert (test["magnitude_min"], test["magnitude_max"], test["yield_kt_min"], test["yield_kt_max"]) == (5.7, 6.1, 50, 60)
@@ -56,7 +56,7 @@ def test_a_nuclear_test_keeps_every_claimants_figures_and_its_links(founding):
                   "text": "5"}]}, "/claims/0/claimant", "unknown actor 'usgs'"),
 ])
 def test_a_wrong_nuclear_test_is_refused_with_one_line(founding, fields, where, reason):
-    founding.add("2026-11-22-nuclear-bad.json", changeset(test_event(**fields)))
+    founding.add("2026-11-22-nuclear-bad.json", changeset(nuclear_event(**fields)))
     done = founding.run("build")
     assert done.returncode == 1 and f"event 1: {where}: {reason}" in done.stderr, done.stderr
 
