@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import sys
 from pathlib import Path
@@ -149,14 +148,13 @@ def release(args) -> int:
 
 
 def export(args) -> int:
-    from .export import datasette_metadata, to_json, to_sqlite
+    from .export import to_datasette_metadata, to_json, to_sqlite
 
     args.out.mkdir(parents=True, exist_ok=True)
     to_sqlite(args.root, args.out / "dprk-timeline.sqlite")
     to_json(args.root, args.out / "dprk-timeline.json")
     metadata = args.out / "dprk-timeline.datasette.json"
-    metadata.write_text(json.dumps(datasette_metadata(args.root, "dprk-timeline"), ensure_ascii=False, indent=1) + "\n",
-                        encoding="utf-8")
+    to_datasette_metadata(args.root, metadata)
     print(f"wrote {args.out / 'dprk-timeline.sqlite'}, {args.out / 'dprk-timeline.json'} and {metadata}")
     return 0
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import re
 import sqlite3
+import zipfile
 from pathlib import Path
 
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so that a zip does not depend on file times
 SQL_TYPES = {"string": "TEXT", "integer": "INTEGER", "number": "REAL", "boolean": "INTEGER", "date": "TEXT",
              "datetime": "TEXT"}
 VIEWS = {
@@ -137,6 +140,24 @@ def datasette_metadata(root: Path, database: str) -> dict:
             "databases": {database: tables}}
 
 
+def to_datasette_metadata(root: Path, path: Path) -> None:
+    """Write datasette_metadata for the SQLite database of the same stem beside it (Datasette names a database
+    after its file)."""
+    database = Path(path).name.removesuffix(".datasette.json")
+    Path(path).write_text(json.dumps(datasette_metadata(root, database), ensure_ascii=False, indent=1) + "\n",
+                          encoding="utf-8")
+
+
+def write_zip(path: Path, members: list[tuple[str, bytes]]) -> None:
+    """A zip whose bytes depend on its members only (fixed times and modes)."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as bundle:
+        for name, content in members:
+            info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            bundle.writestr(info, content, compresslevel=9)
+
+
 SHEET_FORMATS = {"date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm:ss"}
 
 
@@ -180,5 +201,12 @@ def to_xlsx(root: Path, path: Path, readme: list[str], created: dt.datetime) -> 
                 cells.append(cell)
             sheet.append(cells)
     book.properties.title = package["title"]
-    book.properties.created = book.properties.modified = created  # (not the time of the run: same bytes)
+    book.properties.created = created
     book.save(path)
+    # openpyxl stamps the parts of the file, and its modified property, with the time of the run: the same
+    # workbook gets the same bytes when they carry `created` instead
+    with zipfile.ZipFile(path) as saved:
+        parts = [(info.filename, saved.read(info)) for info in saved.infolist()]
+    stamp = created.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    write_zip(path, [(name, re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>" + stamp, content)
+                      if name == "docProps/core.xml" else content) for name, content in parts])

@@ -15,7 +15,6 @@ import datetime as dt
 import hashlib
 import json
 import re
-import zipfile
 from collections import Counter
 from pathlib import Path
 
@@ -30,7 +29,6 @@ RELEASED = SCHEMAS / "released.json"
 ZIP_FILES = ["datapackage.json", "README.md", "CHANGELOG.md", "CITATION.cff", "CODEBOOK.md", "CONTRIBUTING.md",
              "LICENSE", "LICENSE-DATA.md", "pyproject.toml", "requirements.txt"]
 ZIP_FOLDERS = ["data", "charts", "events", "schemas", "docs", "scripts", "dprk_timeline"]
-ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so that the zip does not depend on file times
 FIXES = {"correction", "retraction", "merge"}  # events that fix records rather than add them: a PATCH release
 FIX_NOTES = {EVENT_TYPES[kind].notes for kind in FIXES}
 
@@ -236,44 +234,31 @@ def workbook_readme(package: dict, release: dict) -> list[str]:
     return lines + [f"  {r['name']}: {r['title']}" for r in package["resources"]]
 
 
-def write_zip(path: Path, members: list[tuple[str, bytes]]) -> None:
-    """A zip whose bytes depend on its members only (fixed times and modes)."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as bundle:
-        for name, content in members:
-            info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
-            info.external_attr = 0o644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            bundle.writestr(info, content, compresslevel=9)
+def sha256sums(files: dict[str, bytes]) -> bytes:
+    """A SHA256SUMS file (as sha256sum writes it) of these contents by name."""
+    return "".join(f"{hashlib.sha256(content).hexdigest()}  {name}\n" for name, content in sorted(files.items())).encode()
 
 
 def build_dist(root: Path, release: dict, out: Path) -> list[Path]:
     """dist/: the zip (which stands alone), the workbook, the SQLite and JSON exports, Datasette's metadata,
     and SHA256SUMS; the same bytes every time."""
-    from .export import datasette_metadata, to_json, to_sqlite, to_xlsx
+    from .export import to_datasette_metadata, to_json, to_sqlite, to_xlsx, write_zip
 
     out.mkdir(parents=True, exist_ok=True)
     stem = f"dprk-timeline-{release['version']}"
     package = json.loads((root / "datapackage.json").read_text(encoding="utf-8"))
     workbook = out / f"{stem}.xlsx"
     to_xlsx(root, workbook, workbook_readme(package, release), dt.datetime.fromisoformat(release["date"]))
-    with zipfile.ZipFile(workbook) as book:  # openpyxl stamps its parts, and the modified property, with the time
-        parts = [(info.filename, book.read(info)) for info in book.infolist()]  # of the run: use the release's date
-    stamp = f"{release['date']}T00:00:00Z".encode()
-    write_zip(workbook, [(name, re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>" + stamp, content)
-                                if name == "docProps/core.xml" else content) for name, content in parts])
     paths = [root / name for name in ZIP_FILES]
     for folder in ZIP_FOLDERS:
         paths += [p for p in (root / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts]
     members = {p.relative_to(root).as_posix(): p.read_bytes() for p in paths} | {workbook.name: workbook.read_bytes()}
-    members["SHA256SUMS"] = "".join(f"{hashlib.sha256(content).hexdigest()}  {name}\n"
-                                    for name, content in sorted(members.items())).encode("utf-8")
+    members["SHA256SUMS"] = sha256sums(members)
     archive = out / f"{stem}.zip"
     write_zip(archive, [(f"{stem}/{name}", members[name]) for name in sorted(members)])
     to_sqlite(root, out / f"{stem}.sqlite")
     to_json(root, out / f"{stem}.json")
-    (out / f"{stem}.datasette.json").write_text(json.dumps(datasette_metadata(root, stem), ensure_ascii=False, indent=1)
-                                                + "\n", encoding="utf-8")
+    to_datasette_metadata(root, out / f"{stem}.datasette.json")
     files = [archive, workbook, out / f"{stem}.sqlite", out / f"{stem}.json", out / f"{stem}.datasette.json"]
-    sums = "".join(f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}\n" for p in files)
-    (out / "SHA256SUMS").write_text(sums, encoding="utf-8")
+    (out / "SHA256SUMS").write_bytes(sha256sums({p.name: p.read_bytes() for p in files}))
     return files + [out / "SHA256SUMS"]

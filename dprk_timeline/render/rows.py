@@ -213,23 +213,27 @@ class Projection:
         """Its row, with the range of the figures its claimants gave, and a row per figure."""
         t = self.state.of("nuclear_test")[test_id]
         claims = t["claims"]
-        figures = {name: [c["value"] for c in claims if c["attribute"] == name] + [c["value_high"] for c in claims
-                                                                                    if c["attribute"] == name and "value_high" in c]
-                   for name in ("magnitude", "yield_kt")}
-        times = {c["value"][:16] for c in claims if c["attribute"] == "detonated_at"}
+
+        def figures(name: str) -> list[float]:  # every figure given, the high ends of ranges too
+            given = [c for c in claims if c["attribute"] == name]
+            return [c["value"] for c in given] + [c["value_high"] for c in given if "value_high" in c]
+
+        def claim_row(n: int, c: dict) -> tuple:  # a time is a text; a magnitude or yield also a number
+            timed = c["attribute"] == "detonated_at"
+            return (f"{t['event'].id}.{n}", test_id, c["attribute"], c["value"] if timed else format_number(c["value"]),
+                    None if timed else c["value"], c.get("value_high"), c.get("unit"), c.get("qualifier", "exact"),
+                    c["text"], c["claimant"], c["source"], t["event"].id)
+
+        times = [c["value"] for c in claims if c["attribute"] == "detonated_at"]
         row = {"test_id": test_id, "korea_date": t["korea_date"],
-               "detonated_at_utc": next(c["value"] for c in claims if c["attribute"] == "detonated_at") if len(times) == 1
-               else None, "site_id": t.get("site"),
-               "magnitude_min": min(figures["magnitude"], default=None), "magnitude_max": max(figures["magnitude"], default=None),
-               "yield_kt_min": min(figures["yield_kt"], default=None), "yield_kt_max": max(figures["yield_kt"], default=None),
+               "detonated_at_utc": times[0] if len({time[:16] for time in times}) == 1 else None,  # agreed to the minute
+               "site_id": t.get("site"),
+               "magnitude_min": min(figures("magnitude"), default=None), "magnitude_max": max(figures("magnitude"), default=None),
+               "yield_kt_min": min(figures("yield_kt"), default=None), "yield_kt_max": max(figures("yield_kt"), default=None),
                "claimant_count": len({c["claimant"] for c in claims}), "claim_count": len(claims),
                "summary": t["summary"], "source_id": t["source"], "event_id": t["event"].id}
         return {"nuclear_tests": [ordered("nuclear_tests", row)],
-                "nuclear_test_claims": [(f"{t['event'].id}.{n}", test_id, c["attribute"], format_number(c["value"])
-                                         if not isinstance(c["value"], str) else c["value"],
-                                         None if isinstance(c["value"], str) else c["value"], c.get("value_high"),
-                                         c.get("unit"), c.get("qualifier", "exact"), c["text"], c["claimant"], c["source"],
-                                         t["event"].id) for n, c in enumerate(claims, start=1)]}
+                "nuclear_test_claims": [claim_row(n, c) for n, c in enumerate(claims, start=1)]}
 
     # -- one row each ------------------------------------------------------------------------------
     def party(self, party_id: str) -> dict[str, list[tuple]]:
